@@ -1,0 +1,86 @@
+// multi-networkpolicy-tc: the agent (no subcommand) and the offline commands.
+// Errors a user can cause end in one line on stderr and a non-zero exit, never a stack.
+import 'reflect-metadata';
+import { BUILTIN_ADAPTERS, validateConfig, type AgentConfig } from '../config.js';
+import { configInput, parse } from './args.js';
+import { UsageError } from './offline.js';
+import { renderCommand } from './render-command.js';
+import { traceCommand } from './trace-command.js';
+import { checkCommand } from './check-command.js';
+import { agentCommand } from './agent-command.js';
+
+export const HELP = `Usage: multi-networkpolicy-tc [command] [flags]
+
+Enforces MultiNetworkPolicy on SR-IOV VF representors with TC flower filters.
+
+Commands:
+  (none)      run the node agent (watches the cluster, or --manifests offline)
+  render      --manifests <file|dir>... --node <name> [--output text|json]
+              the rule sets and the exact tc batch this node would apply
+  trace       --manifests ... --from ns/pod --to ns/pod --network ns/net --port 5555/TCP [--family ipv6]
+              allow or deny, and which policy and rule decided it (exit 0 allow, 1 deny)
+  check       <case-file|dir>... [--json]
+              run conformance case files at decision level through the compiled TC program
+              (all built-in adapters unless --network-plugins is given)
+
+Flags (as upstream):
+  --kubeconfig <path>          kubeconfig file (else --master alone, else in-cluster)
+  --master <url>               API server URL
+  --hostname-override <name>   this node's name (default: the host name)
+  --network-plugins <a,b>      CNI adapters to enforce (default accelerated-bridge; also: bond)
+  --pod-rules-path <dir>       write <dir>/<podUID>/<network>-<representor>.rules
+  --tc-driver <name>           cmdline (default), dry-run
+  -v <n>                       log verbosity (klog style)
+Flags (ours):
+  --manifests <file|dir>       read objects from files instead of the API server (repeatable)
+  --stateless                  no conntrack: replies need their own allow rules
+  --ct-zone <n>                conntrack zone (default 0)
+  --encapsulations <list>      untagged,802.1Q,802.1ad (default all three)
+  --plugin <package|path>      load a third-party adapter or driver (repeatable)
+`;
+
+export async function main(argv: readonly string[], out: (s: string) => void, errOut: (s: string) => void): Promise<number> {
+  let parsed;
+  try {
+    parsed = parse(argv);
+  } catch (e) {
+    errOut(`multi-networkpolicy-tc: ${(e as Error).message}`);
+    errOut(`Run 'multi-networkpolicy-tc --help' for usage.`);
+    return 2;
+  }
+  if (parsed.values['help'] === true) {
+    out(HELP);
+    return 0;
+  }
+  const cfgResult = validateConfig(configInput(parsed.values));
+  if (!cfgResult.ok) {
+    errOut(`multi-networkpolicy-tc: invalid flag ${cfgResult.error}`);
+    return 2;
+  }
+  const cfg: AgentConfig = cfgResult.value;
+  const v = parsed.values;
+  const s = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  try {
+    switch (parsed.command) {
+      case undefined:
+        return await agentCommand(cfg, errOut);
+      case 'render':
+        return await renderCommand(cfg, s('node'), s('output') ?? 'text', out);
+      case 'trace':
+        return await traceCommand(cfg, { from: s('from'), to: s('to'), network: s('network'), port: s('port'), family: s('family'), node: s('node') }, out);
+      case 'check': {
+        // conformance cases use every built-in CNI (bond-cni needs the bond adapter)
+        const checkCfg = v['network-plugins'] === undefined ? { ...cfg, networkPlugins: [...BUILTIN_ADAPTERS] } : cfg;
+        return await checkCommand(checkCfg, parsed.positionals, v['json'] === true, out);
+      }
+      default:
+        throw new UsageError(`unknown command '${parsed.command}' (commands: render, trace, check; none runs the agent)`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      errOut(`multi-networkpolicy-tc: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,45 @@
+// Shared set-up of the offline commands: load manifests, wire the adapters (never the host),
+// run the pure pipeline for one node.
+import { describeError } from '../api/errors.js';
+import type { Attachment } from '../model/attachment.js';
+import type { Cluster } from '../model/snapshot.js';
+import { programNode, type NodeProgram } from '../pipeline/program-node.js';
+import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../pipeline/compile.js';
+import { loadManifests } from '../source/manifest-files.js';
+import type { AgentConfig } from '../config.js';
+import { wire } from '../agent/container.js';
+import { createLogger } from '../agent/logger.js';
+import { NodeSysfs } from '../../plugins/sysfs/node-sysfs.js';
+import type { Exec } from '../api/ports.js';
+
+export class UsageError extends Error {}
+
+const noExec: Exec = { run: () => Promise.reject(new Error('offline commands never run programs')) };
+
+export async function loadCluster(paths: readonly string[]): Promise<Cluster> {
+  if (paths.length === 0) throw new UsageError('--manifests <file|dir> is required');
+  const { cluster, errors } = await loadManifests([...paths]);
+  if (errors.length > 0) throw new UsageError(errors.map(describeError).join('\n'));
+  return cluster;
+}
+
+export async function offlineAdapters(cfg: AgentConfig) {
+  const logger = createLogger({ verbosity: cfg.verbosity, level: 'warn', destination: process.stderr });
+  const wired = await wire({ ...cfg, tcDriver: 'dry-run' }, { logger, exec: noExec, sysfs: new NodeSysfs('/') });
+  if (!wired.ok) throw new UsageError(describeError(wired.error));
+  return wired.value.adapters;
+}
+
+export function compileOptions(cfg: AgentConfig): CompileOptions {
+  return { ...DEFAULT_COMPILE_OPTIONS, stateful: cfg.stateful, ctZone: cfg.ctZone, encapsulations: cfg.encapsulations };
+}
+
+export async function programFor(cfg: AgentConfig, cluster: Cluster, node: string): Promise<NodeProgram> {
+  return programNode(cluster, node, await offlineAdapters(cfg), compileOptions(cfg));
+}
+
+/** Offline there is no sysfs to ask: name the representor the CNI wrote, else the PCI address. */
+export function offlineNetdevs(a: Attachment): string[] {
+  const own = (x: Attachment): string => x.deviceInfo?.pci?.['representor-device'] ?? x.deviceInfo?.pci?.['pci-address'] ?? x.interface;
+  return a.members && a.members.length > 0 ? a.members.map(own) : [own(a)];
+}

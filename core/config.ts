@@ -1,0 +1,68 @@
+// The agent's options: parsed from flags once (core/cli/args.ts), validated here once with
+// ajv, then injected. A bad value stops startup with one clear sentence.
+import { Ajv, type JSONSchemaType } from 'ajv';
+import type { Encapsulation } from './pipeline/compile.js';
+
+export interface AgentConfig {
+  readonly kubeconfig?: string;
+  readonly master?: string;
+  readonly hostnameOverride?: string;
+  readonly networkPlugins: string[];
+  readonly podRulesPath?: string;
+  readonly tcDriver: string;
+  readonly verbosity: number;
+  readonly manifests?: string[];
+  readonly stateful: boolean;
+  readonly ctZone: number;
+  readonly encapsulations: Encapsulation[];
+  readonly plugins: string[];
+}
+
+export const BUILTIN_DRIVERS = ['cmdline', 'netlink', 'dry-run'] as const;
+export const BUILTIN_ADAPTERS = ['accelerated-bridge', 'bond'] as const;
+
+const schema: JSONSchemaType<AgentConfig> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['networkPlugins', 'tcDriver', 'verbosity', 'stateful', 'ctZone', 'encapsulations', 'plugins'],
+  properties: {
+    kubeconfig: { type: 'string', minLength: 1, nullable: true },
+    master: { type: 'string', pattern: '^https?://', nullable: true },
+    hostnameOverride: { type: 'string', minLength: 1, maxLength: 253, nullable: true },
+    networkPlugins: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*$' } },
+    podRulesPath: { type: 'string', minLength: 1, nullable: true },
+    tcDriver: { type: 'string', minLength: 1 },
+    verbosity: { type: 'integer', minimum: 0, maximum: 10 },
+    manifests: { type: 'array', items: { type: 'string', minLength: 1 }, nullable: true },
+    stateful: { type: 'boolean' },
+    ctZone: { type: 'integer', minimum: 0, maximum: 65535 },
+    encapsulations: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: ['untagged', '802.1Q', '802.1ad'] } },
+    plugins: { type: 'array', items: { type: 'string', minLength: 1 } },
+  },
+};
+
+const validate = new Ajv({ allErrors: false, strict: true }).compile(schema);
+
+const FLAG_OF: Record<string, string> = {
+  kubeconfig: '--kubeconfig',
+  master: '--master',
+  hostnameOverride: '--hostname-override',
+  networkPlugins: '--network-plugins',
+  podRulesPath: '--pod-rules-path',
+  tcDriver: '--tc-driver',
+  verbosity: '-v',
+  manifests: '--manifests',
+  ctZone: '--ct-zone',
+  encapsulations: '--encapsulations',
+  plugins: '--plugin',
+};
+
+/** Returns the config, or one sentence naming the flag and the problem. */
+export function validateConfig(input: unknown): { ok: true; value: AgentConfig } | { ok: false; error: string } {
+  if (validate(input)) return { ok: true, value: input };
+  const e = validate.errors?.[0];
+  const top = (e?.instancePath ?? '').split('/')[1] ?? (e?.params as { missingProperty?: string } | undefined)?.missingProperty ?? '';
+  const flag = FLAG_OF[top] ?? top;
+  const value = top && input && typeof input === 'object' ? JSON.stringify((input as Record<string, unknown>)[top]) : '';
+  return { ok: false, error: `${flag}${value ? ` ${value}` : ''}: ${e?.message ?? 'invalid'}` };
+}

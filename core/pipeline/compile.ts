@@ -1,0 +1,191 @@
+// compile: a RuleSet becomes the TC program of one representor (both clsact hooks).
+// Pure and deterministic. docs/tc-rule-pipeline.md explains the shape; in short:
+//
+//   chain 0       ARP/ND pass -> every IP frame through conntrack, goto VERDICT -> drop rest
+//   VERDICT       +est/+rel pass -> new frames to allowed addresses: pass (commit) or
+//                 goto a port chain -> drop
+//   port chains   allowed ports: pass (commit) -> drop
+//
+// An open hook whose other direction is isolated only commits new connections, so that
+// replies are +est when they meet the isolated hook.
+import { formatNet, parseCidr, type IpFamily } from '../model/cidr.js';
+import type { DirectionRules, RuleSet } from '../model/rules.js';
+import type { EthProtocol, FlowerMatch, Hook, TcAction, TcFilter } from '../model/tc.js';
+import { filterIdentity } from '../model/tc.js';
+import { CHAIN_PREF, ENTRY_CHAIN, ENTRY_PREF, ND_TYPES, PORT_CHAIN_FIRST, OWNED_CHAIN_LAST, VERDICT_CHAIN } from './layout.js';
+import { partition, type Entry } from './partition.js';
+import { portMatches, portSetKey, portSetOf, type PortMatch, type PortSet } from './port-set.js';
+
+export type Encapsulation = 'untagged' | '802.1Q' | '802.1ad';
+export const ALL_ENCAPSULATIONS: readonly Encapsulation[] = ['untagged', '802.1Q', '802.1ad'];
+
+export interface CompileOptions {
+  /** Replies through conntrack (act_ct). Without it replies need their own allow rules. */
+  readonly stateful: boolean;
+  readonly ctZone: number;
+  readonly encapsulations: readonly Encapsulation[];
+}
+
+export const DEFAULT_COMPILE_OPTIONS: CompileOptions = { stateful: true, ctZone: 0, encapsulations: ALL_ENCAPSULATIONS };
+
+export interface CompileDiagnostic {
+  readonly id: 'too-many-port-chains';
+  readonly detail: string;
+}
+
+export interface Compiled {
+  readonly filters: readonly TcFilter[];
+  readonly diagnostics: readonly CompileDiagnostic[];
+}
+
+/** Pod egress is enforced on the representor's ingress hook and pod ingress on its egress hook. */
+export const HOOK_OF = { egress: 'ingress', ingress: 'egress' } as const satisfies Record<'ingress' | 'egress', Hook>;
+
+export function compile(rs: RuleSet, opts: CompileOptions = DEFAULT_COMPILE_OPTIONS): Compiled {
+  const filters: TcFilter[] = [];
+  const diagnostics: CompileDiagnostic[] = [];
+  if (rs.ingress === null && rs.egress === null) return { filters, diagnostics };
+  for (const dir of ['egress', 'ingress'] as const) {
+    const rules = rs[dir];
+    const hook = HOOK_OF[dir];
+    if (rules) filters.push(...isolatedHook(hook, rules, opts, diagnostics));
+    else if (opts.stateful) filters.push(...openHook(hook, opts));
+  }
+  return { filters: sortFilters(dedupe(filters)), diagnostics };
+}
+
+interface Variant {
+  readonly family: IpFamily;
+  readonly encap: Encapsulation;
+  readonly protocol: EthProtocol;
+  readonly match: FlowerMatch;
+  readonly chainPref: number;
+  readonly entryPref: number;
+}
+
+const inner = (f: IpFamily): 'ip' | 'ipv6' => (f === 4 ? 'ip' : 'ipv6');
+
+function variants(opts: CompileOptions, families: readonly IpFamily[] = [4, 6]): Variant[] {
+  const out: Variant[] = [];
+  for (const encap of opts.encapsulations) {
+    for (const family of families) {
+      const t = inner(family);
+      if (encap === 'untagged') out.push({ family, encap, protocol: t, match: {}, chainPref: CHAIN_PREF[t], entryPref: ENTRY_PREF.conntrack[t] });
+      if (encap === '802.1Q') out.push({ family, encap, protocol: '802.1Q', match: { vlanEthType: t }, chainPref: CHAIN_PREF['802.1Q'], entryPref: ENTRY_PREF.conntrack['802.1Q'] });
+      if (encap === '802.1ad') out.push({ family, encap, protocol: '802.1ad', match: { vlanEthType: '802.1Q', cvlanEthType: t }, chainPref: CHAIN_PREF['802.1ad'], entryPref: ENTRY_PREF.conntrack['802.1ad'] });
+    }
+  }
+  return out;
+}
+
+const filter = (hook: Hook, chain: number, pref: number, protocol: EthProtocol, match: FlowerMatch, actions: TcAction[]): TcFilter => ({ hook, chain, pref, protocol, match, actions });
+
+function allowActions(opts: CompileOptions): TcAction[] {
+  return opts.stateful ? [{ kind: 'ct', zone: opts.ctZone, commit: true }, { kind: 'pass' }] : [{ kind: 'pass' }];
+}
+
+/** Neighbour resolution is never policed: ARP and ICMPv6 NS/NA pass, tagged or not. */
+function neighbourFilters(hook: Hook, opts: CompileOptions): TcFilter[] {
+  const out: TcFilter[] = [];
+  const pass: TcAction[] = [{ kind: 'pass' }];
+  const nd = (protocol: EthProtocol, pref: number, base: FlowerMatch): TcFilter[] =>
+    ND_TYPES.map((type) => filter(hook, ENTRY_CHAIN, pref, protocol, { ...base, ipProto: 'icmpv6', icmpType: type }, pass));
+  for (const encap of opts.encapsulations) {
+    if (encap === 'untagged') {
+      out.push(filter(hook, ENTRY_CHAIN, ENTRY_PREF.neighbour.arp, 'arp', {}, pass));
+      out.push(...nd('ipv6', ENTRY_PREF.neighbour.ipv6, {}));
+    }
+    if (encap === '802.1Q') {
+      const pref = ENTRY_PREF.neighbour['802.1Q'];
+      out.push(filter(hook, ENTRY_CHAIN, pref, '802.1Q', { vlanEthType: 'arp' }, pass));
+      out.push(...nd('802.1Q', pref, { vlanEthType: 'ipv6' }));
+    }
+    if (encap === '802.1ad') {
+      const pref = ENTRY_PREF.neighbour['802.1ad'];
+      out.push(filter(hook, ENTRY_CHAIN, pref, '802.1ad', { vlanEthType: '802.1Q', cvlanEthType: 'arp' }, pass));
+      out.push(...nd('802.1ad', pref, { vlanEthType: '802.1Q', cvlanEthType: 'ipv6' }));
+    }
+  }
+  return out;
+}
+
+function openHook(hook: Hook, opts: CompileOptions): TcFilter[] {
+  return variants(opts).map((v) => filter(hook, ENTRY_CHAIN, v.entryPref, v.protocol, v.match, allowActions(opts)));
+}
+
+function isolatedHook(hook: Hook, rules: DirectionRules, opts: CompileOptions, diagnostics: CompileDiagnostic[]): TcFilter[] {
+  const out: TcFilter[] = [...neighbourFilters(hook, opts)];
+  const toVerdict: TcAction[] = opts.stateful ? [{ kind: 'ct', zone: opts.ctZone, commit: false }, { kind: 'goto', chain: VERDICT_CHAIN }] : [{ kind: 'goto', chain: VERDICT_CHAIN }];
+  for (const v of variants(opts)) out.push(filter(hook, ENTRY_CHAIN, v.entryPref, v.protocol, v.match, toVerdict));
+  out.push(filter(hook, ENTRY_CHAIN, ENTRY_PREF.drop, 'all', {}, [{ kind: 'drop' }]));
+
+  if (opts.stateful) {
+    for (const state of ['+trk+est', '+trk+rel']) out.push(filter(hook, VERDICT_CHAIN, CHAIN_PREF.state, 'all', { ctState: state }, [{ kind: 'pass' }]));
+  }
+  out.push(filter(hook, VERDICT_CHAIN, CHAIN_PREF.drop, 'all', {}, [{ kind: 'drop' }]));
+
+  // Disjoint address atoms, each with the union of the ports allowed to it.
+  const entries: Entry[] = rules.grants.flatMap((g) =>
+    g.peers.flatMap((c) => {
+      const net = parseCidr(c);
+      return net ? [{ net, ports: portSetOf(g.ports) }] : [];
+    }),
+  );
+  const atoms = [...partition(4, entries), ...partition(6, entries)];
+  const addrKey = hook === 'ingress' ? 'dstIp' : 'srcIp';
+  const newOnly: FlowerMatch = opts.stateful ? { ctState: '+trk+new' } : {};
+
+  // Addresses that share a port set share a port chain when that saves filters.
+  const groups = new Map<string, { ports: PortSet; atoms: Entry[] }>();
+  for (const a of atoms) {
+    const k = portSetKey(a.ports);
+    const g = groups.get(k);
+    if (g) g.atoms.push(a);
+    else groups.set(k, { ports: a.ports, atoms: [a] });
+  }
+  let nextChain = PORT_CHAIN_FIRST;
+  for (const key of [...groups.keys()].sort()) {
+    const g = groups.get(key)!;
+    const matches: PortMatch[] | null = g.ports === 'all' ? null : portMatches(g.ports);
+    const families = [...new Set(g.atoms.map((a) => a.net.family))];
+    const factor = matches !== null && g.atoms.length * matches.length > g.atoms.length + matches.length + 1;
+    let portChain: number | undefined;
+    if (factor && nextChain <= OWNED_CHAIN_LAST) {
+      portChain = nextChain++;
+      for (const v of variants(opts, families)) {
+        for (const m of matches!) out.push(filter(hook, portChain, v.chainPref, v.protocol, { ...v.match, ipProto: m.ipProto, ...(m.dstPort ? { dstPort: m.dstPort } : {}) }, allowActions(opts)));
+      }
+      out.push(filter(hook, portChain, CHAIN_PREF.drop, 'all', {}, [{ kind: 'drop' }]));
+    } else if (factor) {
+      diagnostics.push({ id: 'too-many-port-chains', detail: `more than ${OWNED_CHAIN_LAST - PORT_CHAIN_FIRST + 1} distinct port sets on the ${hook} hook; the rest are inlined` });
+    }
+    for (const atom of g.atoms) {
+      const addr: FlowerMatch = atom.net.len === 0 ? {} : { [addrKey]: formatNet(atom.net) };
+      for (const v of variants(opts, [atom.net.family])) {
+        const base: FlowerMatch = { ...v.match, ...newOnly, ...addr };
+        if (matches === null) out.push(filter(hook, VERDICT_CHAIN, v.chainPref, v.protocol, base, allowActions(opts)));
+        else if (portChain !== undefined) out.push(filter(hook, VERDICT_CHAIN, v.chainPref, v.protocol, base, [{ kind: 'goto', chain: portChain }]));
+        else for (const m of matches) out.push(filter(hook, VERDICT_CHAIN, v.chainPref, v.protocol, { ...base, ipProto: m.ipProto, ...(m.dstPort ? { dstPort: m.dstPort } : {}) }, allowActions(opts)));
+      }
+    }
+  }
+  return out;
+}
+
+function dedupe(filters: readonly TcFilter[]): TcFilter[] {
+  const seen = new Map<string, TcFilter>();
+  for (const f of filters) if (!seen.has(filterIdentity(f))) seen.set(filterIdentity(f), f);
+  return [...seen.values()];
+}
+
+/** Deterministic order: hook, chain, pref, then identity. */
+export function sortFilters(filters: readonly TcFilter[]): TcFilter[] {
+  return [...filters].sort((a, b) => {
+    if (a.hook !== b.hook) return a.hook < b.hook ? -1 : 1;
+    if (a.chain !== b.chain) return a.chain - b.chain;
+    if (a.pref !== b.pref) return a.pref - b.pref;
+    const x = filterIdentity(a);
+    const y = filterIdentity(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}

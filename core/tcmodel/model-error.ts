@@ -1,0 +1,21 @@
+// Ways a TC program can be wrong in a way the model refuses to guess about.
+import { filterKey, type Hook, type TcFilter } from '../model/tc.js';
+
+export type ModelError =
+  /** Several filters of one (chain, pref) match one frame with different actions. */
+  | { readonly code: 'ambiguous-pref'; readonly hook: Hook; readonly chain: number; readonly pref: number; readonly filters: readonly TcFilter[] }
+  /** More than MAX_GOTO jumps in one classification. */
+  | { readonly code: 'goto-loop'; readonly hook: Hook; readonly chains: readonly number[] }
+  /** A filter the kernel would not accept (here: an unparseable ct_state key). */
+  | { readonly code: 'invalid-filter'; readonly filter: TcFilter; readonly problem: string };
+
+export function describeModelError(e: ModelError): string {
+  switch (e.code) {
+    case 'ambiguous-pref':
+      return `${e.hook} chain ${e.chain} pref ${e.pref}: one frame matches ${e.filters.length} filters with different actions: ${e.filters.map(filterKey).join(' ; ')}`;
+    case 'goto-loop':
+      return `${e.hook}: more than ${e.chains.length - 1} goto jumps (chains ${e.chains.join(' -> ')})`;
+    case 'invalid-filter':
+      return `invalid filter ${filterKey(e.filter)}: ${e.problem}`;
+  }
+}

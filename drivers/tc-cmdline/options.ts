@@ -1,0 +1,18 @@
+// Options of the cmdline driver (`driver: { name: 'cmdline', options }`).
+export const CmdlineOptions = Symbol.for('mnp-tc.tc-cmdline.Options');
+
+export interface CmdlineOptions {
+  /** The tc binary, looked up in PATH unless absolute (default `tc`). */
+  readonly tc?: string;
+  /** Kill tc after this long (default 30 s). */
+  readonly timeoutMs?: number;
+}
+
+export const cmdlineOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    tc: { type: 'string', minLength: 1 },
+    timeoutMs: { type: 'integer', minimum: 100 },
+  },
+} as const;
