@@ -15,6 +15,10 @@ export const FLAG_SPEC = {
   'ct-zone': { type: 'string' },
   encapsulations: { type: 'string' },
   plugin: { type: 'string', multiple: true },
+  // agent
+  'resync-seconds': { type: 'string' },
+  once: { type: 'boolean' },
+  'health-address': { type: 'string' },
   // offline commands
   node: { type: 'string' },
   output: { type: 'string', short: 'o' },
@@ -68,5 +72,8 @@ export function configInput(v: ParsedArgs['values']): Record<string, unknown> {
   if (str('hostname-override') !== undefined) out['hostnameOverride'] = str('hostname-override');
   if (str('pod-rules-path') !== undefined) out['podRulesPath'] = str('pod-rules-path');
   if (v['manifests'] !== undefined) out['manifests'] = v['manifests'];
+  if (str('resync-seconds') !== undefined) out['resyncSeconds'] = num('resync-seconds', 0);
+  if (v['once'] === true) out['once'] = true;
+  if (str('health-address') !== undefined) out['healthAddress'] = str('health-address');
   return out;
 }

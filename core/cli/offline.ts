@@ -38,8 +38,17 @@ export async function programFor(cfg: AgentConfig, cluster: Cluster, node: strin
   return programNode(cluster, node, await offlineAdapters(cfg), compileOptions(cfg));
 }
 
-/** Offline there is no sysfs to ask: name the representor the CNI wrote, else the PCI address. */
+/**
+ * Offline there is no sysfs to ask: use the representor the CNI wrote; else a stand-in
+ * named after the VF's PCI address (`vf-3b00.2` for 0000:3b:00.2), which tc accepts as a
+ * device name, so the batch can still be shown.
+ */
 export function offlineNetdevs(a: Attachment): string[] {
-  const own = (x: Attachment): string => x.deviceInfo?.pci?.['representor-device'] ?? x.deviceInfo?.pci?.['pci-address'] ?? x.interface;
+  const own = (x: Attachment): string => {
+    const rep = x.deviceInfo?.pci?.['representor-device'];
+    if (rep) return rep;
+    const pci = /^[0-9a-f]{4,8}:([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])$/i.exec(x.deviceInfo?.pci?.['pci-address'] ?? '');
+    return pci ? `vf-${pci[1]}${pci[2]}.${pci[3]}`.toLowerCase() : `vf-${x.interface}`.slice(0, 15);
+  };
   return a.members && a.members.length > 0 ? a.members.map(own) : [own(a)];
 }

@@ -5,7 +5,7 @@
 // nothing; a named port that cannot be resolved, or a selector peer that matches no pod,
 // allows nothing; nothing we cannot express is ever widened.
 import type { Endpoint } from '../model/attachment.js';
-import { canonicalCidr, formatNet, parseCidr, subtract, type Net } from '../model/cidr.js';
+import { canonicalCidr, contains, formatNet, parseCidr, subtract, type Net } from '../model/cidr.js';
 import type { PolicyPeer, PolicyPort, PolicyType } from '../model/k8s.js';
 import type { Diagnostic, DirectionRules, Grant, PortSpec, RuleSet } from '../model/rules.js';
 import type { ClusterIndex, IndexedPod, IndexedPolicy, PodAddress } from './cluster-index.js';
@@ -96,20 +96,36 @@ function ruleGrants(r: RuleInput): Grant[] {
     return grants;
   }
   // Egress: numeric ports apply to every peer; a named port is resolved against each
-  // destination pod, so it needs pod peers ('all' means every eligible pod on the network).
+  // destination pod, so it only ever allows traffic to pods (an ipBlock peer contributes the
+  // pods whose address lies in it; other addresses cannot have a named port).
   if (numericSpecs.length > 0 && allPeers.length > 0) grants.push({ ...base, peers: allPeers, ports: dedupePorts(numericSpecs) });
   if (named.length > 0) {
-    const podPeers = new Map<string, PodAddress>();
+    // the pods a named port can resolve on, with the addresses by which they are peers:
+    // selected pods, every pod for "all peers", and pods whose address lies in an ipBlock
+    const podPeers = new Map<string, { pod: PodAddress['pod']; ips: Set<string> }>();
+    const add = (a: PodAddress, ips: readonly string[]) => {
+      const cur = podPeers.get(a.pod.key) ?? { pod: a.pod, ips: new Set<string>() };
+      for (const ip of ips) cur.ips.add(ip);
+      podPeers.set(a.pod.key, cur);
+    };
+    const onNetwork = r.index.addressesByNetwork.get(r.ep.attachment.network) ?? [];
     for (const ps of peerSets) {
-      const list = ps.kind === 'pods' ? ps.pods : ps.kind === 'all' ? (r.index.addressesByNetwork.get(r.ep.attachment.network) ?? []) : [];
-      for (const a of list) podPeers.set(a.pod.key, a);
-      if (ps.kind === 'cidrs') {
-        r.diagnostics.push({ severity: 'warning', id: 'named-port-ipblock', policy: r.pol.key, field: `${field}.ports`, detail: 'a named port cannot be resolved for an ipBlock peer; that pairing allows nothing' });
+      if (ps.kind === 'pods') for (const a of ps.pods) add(a, a.ips);
+      else if (ps.kind === 'all') for (const a of onNetwork) add(a, a.ips);
+      else {
+        const nets = ps.cidrs.map(parseCidr).filter((n): n is Net => n !== undefined);
+        for (const a of onNetwork) {
+          const inside = a.ips.filter((ip) => {
+            const h = parseCidr(ip);
+            return h !== undefined && nets.some((n) => contains(n, h));
+          });
+          if (inside.length > 0) add(a, inside);
+        }
       }
     }
-    for (const a of [...podPeers.values()].sort((x, y) => (x.pod.key < y.pod.key ? -1 : 1))) {
-      const ports = dedupePorts(named.flatMap((p) => resolveNamed(p, a.pod.containerPorts)));
-      if (ports.length > 0) grants.push({ ...base, peers: a.ips.map(hostCidr), ports });
+    for (const [, { pod, ips }] of [...podPeers].sort(([x], [y]) => (x < y ? -1 : 1))) {
+      const ports = dedupePorts(named.flatMap((p) => resolveNamed(p, pod.containerPorts)));
+      if (ports.length > 0) grants.push({ ...base, peers: [...ips].map(hostCidr).sort(), ports });
     }
   }
   return grants;
