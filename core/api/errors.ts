@@ -11,7 +11,11 @@ export type AgentError =
   | { code: 'config-invalid'; problem: string }
   | { code: 'input-invalid'; source: string; object: string; field: string; problem: string }
   /** A file that cannot be read or parsed, or a problem that belongs to no Kubernetes object. */
-  | { code: 'file-invalid'; source: string; line?: number; field?: string; problem: string };
+  | { code: 'file-invalid'; source: string; line?: number; field?: string; problem: string }
+  /** The Kubernetes client configuration cannot be built (--kubeconfig, --master, in-cluster). */
+  | { code: 'kubeconfig-invalid'; source: string; problem: string }
+  /** The API server cannot be reached or refuses us. */
+  | { code: 'api-unavailable'; server: string; problem: string };
 
 export function describeError(e: AgentError): string {
   switch (e.code) {
@@ -37,5 +41,9 @@ export function describeError(e: AgentError): string {
       return `${e.source}: ${e.object}: ${e.field}: ${e.problem}`;
     case 'file-invalid':
       return `${e.source}${e.line !== undefined ? `:${e.line}` : ''}: ${e.field !== undefined ? `${e.field}: ` : ''}${e.problem}`;
+    case 'kubeconfig-invalid':
+      return `cannot configure the Kubernetes client from ${e.source}: ${e.problem}`;
+    case 'api-unavailable':
+      return `cannot use the Kubernetes API at ${e.server}: ${e.problem}`;
   }
 }

@@ -36,9 +36,9 @@ export const newConntrackTable = (): ConntrackTable => ({ entries: new Map() });
  * - `conn`: a conntrack is attached (committed or not yet); `ctinfo` is the kernel's
  *   IP_CT_NEW / IP_CT_ESTABLISHED / IP_CT_ESTABLISHED_REPLY.
  * - `none`: act_ct ran but attached nothing (invalid, or untracked such as IPv6 ND);
- *   flower reads +trk+inv. This does not survive to the next hook: flower's "post ct"
- *   marker lives in the per-classification control block, and with no conntrack on the skb
- *   there is nothing else to carry (assumption, not a lab finding).
+ *   flower reads +trk+inv. This does not survive to the next hook, which reads -trk
+ *   (flower's "post ct" mark is per classification; lab-checked, see
+ *   test/core/tcmodel/kernel-facts.sh).
  */
 export type CtInfo =
   | { readonly kind: 'conn'; readonly zone: number; readonly tuple: string; readonly ctinfo: 'new' | 'established' | 'established-reply' }
@@ -72,7 +72,7 @@ export function acrossHooks(skb: Skb): Skb {
 }
 
 // ICMPv6 types conntrack never tracks (MLD, router/neighbour discovery): nf_conntrack marks
-// them untracked, which flower reads as +trk+inv.
+// them untracked, which flower reads as +trk+inv (lab-checked for neighbour solicitations).
 const ICMPV6_UNTRACKED = new Set([130, 131, 132, 133, 134, 135, 136, 137, 143]);
 
 function endpoint(ip: string, port: number | undefined): string {
@@ -143,7 +143,7 @@ export type CtResult = { readonly kind: 'continue'; readonly skb: Skb } | { read
 /** `action ct [commit] zone Z pipe` on one skb. */
 export function applyCt(table: ConntrackTable, skb: Skb, zone: number, commit: boolean): CtResult {
   const frame = skb.frame;
-  // act_ct only handles IPv4/IPv6 (tagged or not); anything else is dropped.
+  // act_ct only handles IPv4/IPv6 (tagged or not); anything else, ARP included, is dropped (lab-checked).
   if (!isIpFrame(frame)) return { kind: 'drop', reason: `act_ct drops non-IP frames (${frame.ethertype})` };
   const cached = skb.ct !== null && skb.ct.kind === 'conn' && skb.ct.zone === zone;
   const ct = cached && skb.ct !== null ? skb.ct : lookup(table, frame, zone);

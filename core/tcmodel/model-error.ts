@@ -7,7 +7,11 @@ export type ModelError =
   /** More than MAX_GOTO jumps in one classification. */
   | { readonly code: 'goto-loop'; readonly hook: Hook; readonly chains: readonly number[] }
   /** A filter the kernel would not accept (here: an unparseable ct_state key). */
-  | { readonly code: 'invalid-filter'; readonly filter: TcFilter; readonly problem: string };
+  | { readonly code: 'invalid-filter'; readonly filter: TcFilter; readonly problem: string }
+  /** Filters of one (hook, chain, pref) with different protocols: one pref holds one protocol. */
+  | { readonly code: 'pref-protocol-mix'; readonly hook: Hook; readonly chain: number; readonly pref: number; readonly protocols: readonly string[] }
+  /** Two filters with one identity: the second add fails with EEXIST. */
+  | { readonly code: 'duplicate-filter'; readonly filter: TcFilter };
 
 export function describeModelError(e: ModelError): string {
   switch (e.code) {
@@ -17,5 +21,9 @@ export function describeModelError(e: ModelError): string {
       return `${e.hook}: more than ${e.chains.length - 1} goto jumps (chains ${e.chains.join(' -> ')})`;
     case 'invalid-filter':
       return `invalid filter ${filterKey(e.filter)}: ${e.problem}`;
+    case 'pref-protocol-mix':
+      return `${e.hook} chain ${e.chain} pref ${e.pref} mixes protocols ${e.protocols.join(', ')}`;
+    case 'duplicate-filter':
+      return `filter ${filterKey(e.filter)} appears twice (the kernel answers EEXIST)`;
   }
 }

@@ -19,7 +19,8 @@ import { DEFAULT_EXEC_TIMEOUT_MS } from '../shared/execa-exec.js';
 import { toBatchLines } from './batch.js';
 import { assertIfname } from './ifname.js';
 import { CmdlineOptions } from './options.js';
-import { failedBatchLine, parseFilters, parseQdiscs, splitShowOutput } from './parse.js';
+import { failedBatchLine, splitShowOutput } from './batch-output.js';
+import { parseFilters, parseQdiscs } from './parse.js';
 
 /** The show commands of one observe, in the order their outputs are read. */
 export const showCommands = (dev: string): string[] => [`qdisc show dev ${dev}`, `filter show dev ${dev} ingress`, `filter show dev ${dev} egress`];

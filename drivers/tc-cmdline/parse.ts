@@ -10,8 +10,9 @@
 //               "actions":[{"order":1,"kind":"ct","action":"commit","zone":0,"control_action":{"type":"pipe"}},
 //                          {"order":2,"kind":"gact","control_action":{"type":"goto","chain":10001}}]}}]
 //
-// Ownership is by place only (core/pipeline/layout.ts). Anything else is foreign: counted,
-// never parsed, never an error. Inside an owned place:
+// Ownership is by place only (core/pipeline/layout.ts). Anything else is foreign: counted
+// (every entry with options, so a u32 filter's hash-table entry counts too), never parsed,
+// never an error. Inside an owned place:
 //   - a key, flower option or key value we never emit  → `match.unrecognised` lists it; it is
 //     part of the filter's identity, so no desired filter equals it and diff deletes it by
 //     handle (and adds the desired filter next to it: its mask differs, so no EEXIST);
@@ -36,43 +37,6 @@ export interface ParsedFilters {
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/**
- * `tc -j -batch -` prints one JSON document per show command (iproute2 6.1: one compact array
- * per line). Split on document boundaries rather than on newlines, so pretty output (`-p`)
- * reads the same. Exactly `count` documents or an error.
- */
-export function splitShowOutput(stdout: string, count: number, netdev: string): Result<unknown[]> {
-  const docs: unknown[] = [];
-  let depth = 0;
-  let inString = false;
-  let start = -1;
-  for (let i = 0; i < stdout.length; i++) {
-    const c = stdout[i];
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-      continue;
-    }
-    if (c === '"') inString = true;
-    else if (c === '[' || c === '{') {
-      if (depth++ === 0) start = i;
-    } else if (c === ']' || c === '}') {
-      if (--depth === 0) {
-        try {
-          docs.push(JSON.parse(stdout.slice(start, i + 1)));
-        } catch {
-          return err({ code: 'tc-parse-failed', netdev, problem: `show output ${docs.length + 1} is not valid JSON` });
-        }
-      }
-    } else if (depth === 0 && !/\s/.test(c ?? '')) {
-      return err({ code: 'tc-parse-failed', netdev, problem: `unexpected ${JSON.stringify(c)} between show outputs` });
-    }
-  }
-  if (depth !== 0 || inString) return err({ code: 'tc-parse-failed', netdev, problem: 'show output ends inside a JSON document' });
-  if (docs.length !== count) return err({ code: 'tc-parse-failed', netdev, problem: `expected ${count} show outputs, got ${docs.length}` });
-  return ok(docs);
-}
 
 /** The qdisc the agent can use: clsact wins over a plain ingress qdisc; others (noqueue, mq, fq_codel) are not ours to judge. */
 export function parseQdiscs(json: unknown, netdev: string): Result<QdiscKind | null> {
@@ -190,7 +154,7 @@ function parseKeys(keys: Json, unrecognised: string[]): FlowerMatch | string {
       case 'dst_port': {
         const range = parsePort(value);
         if (range === undefined) return `dst_port ${JSON.stringify(value)} is not a port or a {start,end} range`;
-        if (keys['dst_port_mask'] !== undefined) other('dst_port', `${JSON.stringify(value)}/${String(keys['dst_port_mask'])}`);
+        if (keys['dst_port_mask'] !== undefined) unrecognised.push(`dst_port=${JSON.stringify(value)}/${String(keys['dst_port_mask'])}`);
         else m.dstPort = range;
         break;
       }
@@ -265,10 +229,3 @@ function parseAction(a: Json): TcAction | undefined {
 
 const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 const isPort = (v: unknown): v is number => isUint(v) && v <= 0xffff;
-
-/** The 1-based line of the failing command in `tc -batch -` stderr (`Command failed -:3`), if any. */
-export function failedBatchLine(stderr: string): number | undefined {
-  const all = [...stderr.matchAll(/^Command failed [^\n]*:(\d+)\s*$/gm)];
-  const last = all[all.length - 1];
-  return last ? Number(last[1]) : undefined;
-}
