@@ -14,9 +14,18 @@ export interface AgentConfig {
   readonly manifests?: string[];
   readonly stateful: boolean;
   readonly ctZone: number;
-  readonly encapsulations: Encapsulation[];
+  /** ['auto'] (untagged, plus 802.1Q on networks that trunk VLANs) or an explicit list. */
+  readonly encapsulations: ('auto' | Encapsulation)[];
   readonly plugins: string[];
+  /** Agent: seconds between full passes that observe every programmed netdev (drift repair); 0 = never. Default 300. */
+  readonly resyncSeconds?: number;
+  /** Agent: sync once, print what was applied, exit (0 = everything applied). */
+  readonly once?: boolean;
+  /** Agent: `host:port` for /healthz and /readyz; absent = no health server. */
+  readonly healthAddress?: string;
 }
+
+export const DEFAULT_RESYNC_SECONDS = 300;
 
 export const BUILTIN_DRIVERS = ['cmdline', 'netlink', 'dry-run'] as const;
 export const BUILTIN_ADAPTERS = ['accelerated-bridge', 'bond'] as const;
@@ -36,8 +45,11 @@ const schema: JSONSchemaType<AgentConfig> = {
     manifests: { type: 'array', items: { type: 'string', minLength: 1 }, nullable: true },
     stateful: { type: 'boolean' },
     ctZone: { type: 'integer', minimum: 0, maximum: 65535 },
-    encapsulations: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: ['untagged', '802.1Q', '802.1ad'] } },
+    encapsulations: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: ['auto', 'untagged', '802.1Q', '802.1ad'] } },
     plugins: { type: 'array', items: { type: 'string', minLength: 1 } },
+    resyncSeconds: { type: 'integer', minimum: 0, maximum: 86400, nullable: true },
+    once: { type: 'boolean', nullable: true },
+    healthAddress: { type: 'string', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]*):[0-9]{1,5}$', nullable: true },
   },
 };
 
@@ -55,11 +67,17 @@ const FLAG_OF: Record<string, string> = {
   ctZone: '--ct-zone',
   encapsulations: '--encapsulations',
   plugins: '--plugin',
+  resyncSeconds: '--resync-seconds',
+  once: '--once',
+  healthAddress: '--health-address',
 };
 
 /** Returns the config, or one sentence naming the flag and the problem. */
 export function validateConfig(input: unknown): { ok: true; value: AgentConfig } | { ok: false; error: string } {
-  if (validate(input)) return { ok: true, value: input };
+  if (validate(input)) {
+    if (input.encapsulations.includes('auto') && input.encapsulations.length > 1) return { ok: false, error: `--encapsulations ${JSON.stringify(input.encapsulations)}: 'auto' stands alone` };
+    return { ok: true, value: input };
+  }
   const e = validate.errors?.[0];
   const top = (e?.instancePath ?? '').split('/')[1] ?? (e?.params as { missingProperty?: string } | undefined)?.missingProperty ?? '';
   const flag = FLAG_OF[top] ?? top;

@@ -64,7 +64,7 @@ export function configInput(v: ParsedArgs['values']): Record<string, unknown> {
     verbosity: num('v', 0),
     stateful: v['stateless'] !== true,
     ctZone: num('ct-zone', 0),
-    encapsulations: list(str('encapsulations')) ?? ['untagged', '802.1Q', '802.1ad'],
+    encapsulations: list(str('encapsulations')) ?? ['auto'],
     plugins: (v['plugin'] as string[] | undefined) ?? [],
   };
   if (str('kubeconfig') !== undefined) out['kubeconfig'] = str('kubeconfig');

@@ -8,7 +8,7 @@ import { decide } from '../conformance/decide.js';
 import { applyStep, loadCaseFile } from '../conformance/load-case.js';
 import type { CaseProbe } from '../conformance/case.js';
 import { programNode } from '../pipeline/program-node.js';
-import { compileOptions, offlineAdapters, UsageError } from './offline.js';
+import { nodeOptions, offlineAdapters, UsageError } from './offline.js';
 
 export interface ProbeResult {
   readonly case: string;
@@ -41,7 +41,7 @@ async function caseFiles(paths: readonly string[]): Promise<string[]> {
 
 export async function runCases(cfg: AgentConfig, paths: readonly string[]): Promise<ProbeResult[]> {
   const adapters = await offlineAdapters(cfg);
-  const opts = compileOptions(cfg);
+  const opts = nodeOptions(cfg);
   const results: ProbeResult[] = [];
   for (const file of await caseFiles(paths)) {
     const loaded = await loadCaseFile(file);
@@ -52,7 +52,7 @@ export async function runCases(cfg: AgentConfig, paths: readonly string[]): Prom
     const run = (probes: readonly CaseProbe[], step: number | null): void => {
       const np = programNode(cluster, c.node, adapters, opts);
       probes.forEach((p, i) => {
-        const d = decide(np, externals, p, opts.encapsulations, 40000 + i);
+        const d = decide(np, externals, p, 40000 + i);
         const got = d.problem ? 'error' : d.verdict;
         results.push({
           case: c.name,

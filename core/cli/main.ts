@@ -35,7 +35,9 @@ Flags (ours):
   --manifests <file|dir>       read objects from files instead of the API server (repeatable)
   --stateless                  no conntrack: replies need their own allow rules
   --ct-zone <n>                conntrack zone (default 0)
-  --encapsulations <list>      untagged,802.1Q,802.1ad (default all three)
+  --encapsulations <list>      auto (default: untagged, plus 802.1Q on networks with a VLAN
+                               trunk) or a list of untagged,802.1Q,802.1ad to police; frames of
+                               other encapsulations are dropped where a direction is isolated
   --plugin <package|path>      load a third-party adapter or driver (repeatable)
 `;
 

@@ -3,8 +3,8 @@
 import { describeError } from '../api/errors.js';
 import type { Attachment } from '../model/attachment.js';
 import type { Cluster } from '../model/snapshot.js';
-import { programNode, type NodeProgram } from '../pipeline/program-node.js';
-import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../pipeline/compile.js';
+import { programNode, type NodeOptions, type NodeProgram } from '../pipeline/program-node.js';
+import type { Encapsulation } from '../pipeline/compile.js';
 import { loadManifests } from '../source/manifest-files.js';
 import type { AgentConfig } from '../config.js';
 import { wire } from '../agent/container.js';
@@ -30,12 +30,13 @@ export async function offlineAdapters(cfg: AgentConfig) {
   return wired.value.adapters;
 }
 
-export function compileOptions(cfg: AgentConfig): CompileOptions {
-  return { ...DEFAULT_COMPILE_OPTIONS, stateful: cfg.stateful, ctZone: cfg.ctZone, encapsulations: cfg.encapsulations };
+export function nodeOptions(cfg: AgentConfig): NodeOptions {
+  const e = cfg.encapsulations;
+  return { stateful: cfg.stateful, ctZone: cfg.ctZone, encapsulations: e.includes('auto') ? 'auto' : (e as Encapsulation[]) };
 }
 
 export async function programFor(cfg: AgentConfig, cluster: Cluster, node: string): Promise<NodeProgram> {
-  return programNode(cluster, node, await offlineAdapters(cfg), compileOptions(cfg));
+  return programNode(cluster, node, await offlineAdapters(cfg), nodeOptions(cfg));
 }
 
 /**
@@ -52,3 +53,4 @@ export function offlineNetdevs(a: Attachment): string[] {
   };
   return a.members && a.members.length > 0 ? a.members.map(own) : [own(a)];
 }
+export { nodeOptions as compileOptions };

@@ -36,7 +36,7 @@ export async function traceCommand(cfg: AgentConfig, a: TraceArgs, out: (s: stri
   const node = a.node ?? srcPod?.spec.nodeName ?? cluster.pods.find((p) => `${p.metadata.namespace}/${p.metadata.name}` === probe.to)?.spec.nodeName;
   if (!node) throw new UsageError(`cannot tell the node: pass --node (neither ${probe.from} nor ${probe.to} has spec.nodeName)`);
   const np = await programFor(cfg, cluster, node);
-  const d = decide(np, [], probe, cfg.encapsulations);
+  const d = decide(np, [], probe);
   if (d.problem) throw new UsageError(`${d.problem}`);
   out(`${d.verdict.toUpperCase()} ${probe.from} -> ${probe.to} ${probe.protocol}/${probe.port} ${probe.family} on ${probe.network} (node ${node})`);
   for (const part of d.reason.split('; ')) out(`  ${part}`);

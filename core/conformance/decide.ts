@@ -4,7 +4,7 @@
 import { contains, hostNet, parseCidr, parseIp } from '../model/cidr.js';
 import type { DirectionRules, Grant } from '../model/rules.js';
 import type { External, Probe, Verdict } from '../model/probe.js';
-import type { Encapsulation } from '../pipeline/compile.js';
+import { ALL_ENCAPSULATIONS, type Encapsulation } from '../pipeline/compile.js';
 import type { EndpointProgram, NodeProgram } from '../pipeline/program-node.js';
 import { newConntrackTable } from '../tcmodel/conntrack.js';
 import { describeModelError } from '../tcmodel/model-error.js';
@@ -44,11 +44,16 @@ export function resolveEnd(np: NodeProgram, externals: readonly External[], name
 
 const asProgram = (e: End): Program | null => (e.program && e.program.compiled.filters.length > 0 ? { filters: e.program.compiled.filters } : null);
 
-/** Decides a probe through the compiled programs, once per encapsulation; all must agree. */
-export function decide(np: NodeProgram, externals: readonly External[], probe: Probe, encapsulations: readonly Encapsulation[], srcPort = 40000): Decision {
+/**
+ * Decides a probe through the compiled programs, once per encapsulation that every
+ * programmed end polices (untagged always); all must agree.
+ */
+export function decide(np: NodeProgram, externals: readonly External[], probe: Probe, srcPort = 40000): Decision {
   const src = resolveEnd(np, externals, probe.from, probe);
   const dst = resolveEnd(np, externals, probe.to, probe);
   if (typeof src === 'string' || typeof dst === 'string') return { verdict: 'deny', reason: 'cannot run', problem: [src, dst].filter((x) => typeof x === 'string').join('; ') };
+  const policed = [src, dst].flatMap((e) => (e.program ? [e.program.options.encapsulations] : []));
+  const encapsulations = ALL_ENCAPSULATIONS.filter((e) => policed.every((list) => list.includes(e)));
 
   const results: { encap: Encapsulation; d: ConnectionDecision }[] = [];
   for (const encap of encapsulations) {

@@ -1,9 +1,9 @@
 // compile: a RuleSet becomes the TC program of one representor (both clsact hooks).
 // Pure and deterministic. docs/tc-rule-pipeline.md explains the shape; in short:
 //
-//   chain 0       ARP/ND pass -> every IP frame through conntrack, goto VERDICT -> drop rest
-//   VERDICT       +est/+rel pass -> new frames to allowed addresses: pass (commit) or
-//                 goto a port chain -> drop
+//   chain 0       ARP pass -> every frame through conntrack (act_ct drops non-IP), goto VERDICT
+//   VERDICT       per protocol: +est/+rel pass, ND pass, new frames to allowed addresses:
+//                 pass (commit) or goto a port chain -> drop
 //   port chains   allowed ports: pass (commit) -> drop
 //
 // An open hook whose other direction is isolated only commits new connections, so that
@@ -59,8 +59,10 @@ interface Variant {
   readonly encap: Encapsulation;
   readonly protocol: EthProtocol;
   readonly match: FlowerMatch;
+  /** Pref of this protocol in the verdict and port chains. */
   readonly chainPref: number;
-  readonly entryPref: number;
+  /** Pref of this protocol's commit filter in an open hook. */
+  readonly commitPref: number;
 }
 
 const inner = (f: IpFamily): 'ip' | 'ipv6' => (f === 4 ? 'ip' : 'ipv6');
@@ -70,13 +72,14 @@ function variants(opts: CompileOptions, families: readonly IpFamily[] = [4, 6]):
   for (const encap of opts.encapsulations) {
     for (const family of families) {
       const t = inner(family);
-      if (encap === 'untagged') out.push({ family, encap, protocol: t, match: {}, chainPref: CHAIN_PREF[t], entryPref: ENTRY_PREF.conntrack[t] });
-      if (encap === '802.1Q') out.push({ family, encap, protocol: '802.1Q', match: { vlanEthType: t }, chainPref: CHAIN_PREF['802.1Q'], entryPref: ENTRY_PREF.conntrack['802.1Q'] });
-      if (encap === '802.1ad') out.push({ family, encap, protocol: '802.1ad', match: { vlanEthType: '802.1Q', cvlanEthType: t }, chainPref: CHAIN_PREF['802.1ad'], entryPref: ENTRY_PREF.conntrack['802.1ad'] });
+      if (encap === 'untagged') out.push({ family, encap, protocol: t, match: {}, chainPref: CHAIN_PREF[t], commitPref: ENTRY_PREF.commit[t] });
+      if (encap === '802.1Q') out.push({ family, encap, protocol: '802.1Q', match: { vlanEthType: t }, chainPref: CHAIN_PREF['802.1Q'], commitPref: ENTRY_PREF.commit['802.1Q'] });
+      if (encap === '802.1ad') out.push({ family, encap, protocol: '802.1ad', match: { vlanEthType: '802.1Q', cvlanEthType: t }, chainPref: CHAIN_PREF['802.1ad'], commitPref: ENTRY_PREF.commit['802.1ad'] });
     }
   }
   return out;
 }
+
 
 const filter = (hook: Hook, chain: number, pref: number, protocol: EthProtocol, match: FlowerMatch, actions: TcAction[]): TcFilter => ({ hook, chain, pref, protocol, match, actions });
 
@@ -84,44 +87,70 @@ function allowActions(opts: CompileOptions): TcAction[] {
   return opts.stateful ? [{ kind: 'ct', zone: opts.ctZone, commit: true }, { kind: 'pass' }] : [{ kind: 'pass' }];
 }
 
-/** Neighbour resolution is never policed: ARP and ICMPv6 NS/NA pass, tagged or not. */
-function neighbourFilters(hook: Hook, opts: CompileOptions): TcFilter[] {
+const PASS: TcAction[] = [{ kind: 'pass' }];
+
+/** One key for +est and +rel: conntrack gives a tracked frame exactly one of new/est/rel/inv. */
+export const REPLY_STATE = '+trk-new-inv';
+
+/**
+ * Entry of an isolated hook: ARP of every encapsulation passes (act_ct would drop it), then
+ * every frame goes through conntrack to the verdict chain. Without conntrack, neighbour
+ * discovery passes here as well.
+ */
+function entryFilters(hook: Hook, opts: CompileOptions): TcFilter[] {
   const out: TcFilter[] = [];
-  const pass: TcAction[] = [{ kind: 'pass' }];
   const nd = (protocol: EthProtocol, pref: number, base: FlowerMatch): TcFilter[] =>
-    ND_TYPES.map((type) => filter(hook, ENTRY_CHAIN, pref, protocol, { ...base, ipProto: 'icmpv6', icmpType: type }, pass));
+    ND_TYPES.map((type) => filter(hook, ENTRY_CHAIN, pref, protocol, { ...base, ipProto: 'icmpv6', icmpType: type }, PASS));
   for (const encap of opts.encapsulations) {
     if (encap === 'untagged') {
-      out.push(filter(hook, ENTRY_CHAIN, ENTRY_PREF.neighbour.arp, 'arp', {}, pass));
-      out.push(...nd('ipv6', ENTRY_PREF.neighbour.ipv6, {}));
+      out.push(filter(hook, ENTRY_CHAIN, ENTRY_PREF.neighbour.arp, 'arp', {}, PASS));
+      if (!opts.stateful) out.push(...nd('ipv6', ENTRY_PREF.neighbour.ipv6, {}));
     }
     if (encap === '802.1Q') {
-      const pref = ENTRY_PREF.neighbour['802.1Q'];
-      out.push(filter(hook, ENTRY_CHAIN, pref, '802.1Q', { vlanEthType: 'arp' }, pass));
-      out.push(...nd('802.1Q', pref, { vlanEthType: 'ipv6' }));
+      out.push(filter(hook, ENTRY_CHAIN, ENTRY_PREF.neighbour['802.1Q'], '802.1Q', { vlanEthType: 'arp' }, PASS));
+      if (!opts.stateful) out.push(...nd('802.1Q', ENTRY_PREF.neighbour['802.1Q'], { vlanEthType: 'ipv6' }));
     }
     if (encap === '802.1ad') {
-      const pref = ENTRY_PREF.neighbour['802.1ad'];
-      out.push(filter(hook, ENTRY_CHAIN, pref, '802.1ad', { vlanEthType: '802.1Q', cvlanEthType: 'arp' }, pass));
-      out.push(...nd('802.1ad', pref, { vlanEthType: '802.1Q', cvlanEthType: 'ipv6' }));
+      out.push(filter(hook, ENTRY_CHAIN, ENTRY_PREF.neighbour['802.1ad'], '802.1ad', { vlanEthType: '802.1Q', cvlanEthType: 'arp' }, PASS));
+      if (!opts.stateful) out.push(...nd('802.1ad', ENTRY_PREF.neighbour['802.1ad'], { vlanEthType: '802.1Q', cvlanEthType: 'ipv6' }));
+    }
+  }
+  const dispatch: TcAction[] = opts.stateful ? [{ kind: 'ct', zone: opts.ctZone, commit: false }, { kind: 'goto', chain: VERDICT_CHAIN }] : [{ kind: 'goto', chain: VERDICT_CHAIN }];
+  out.push(filter(hook, ENTRY_CHAIN, ENTRY_PREF.dispatch, 'all', {}, dispatch));
+  return out;
+}
+
+/**
+ * Replies and neighbour discovery in the verdict chain, inside each protocol's pref: their
+ * conntrack states (established or related, and +inv for ND, which conntrack does not
+ * track) never overlap the +new frames that the allow filters match.
+ */
+function stateFilters(hook: Hook, opts: CompileOptions): TcFilter[] {
+  if (!opts.stateful) return [];
+  const out: TcFilter[] = [];
+  const seen = new Set<number>();
+  for (const v of variants(opts)) {
+    if (!seen.has(v.chainPref)) {
+      seen.add(v.chainPref);
+      // tracked and neither new nor invalid = established or related: replies, ICMP errors
+      out.push(filter(hook, VERDICT_CHAIN, v.chainPref, v.protocol, { ctState: REPLY_STATE }, PASS));
+    }
+    if (v.family === 6) {
+      for (const type of ND_TYPES) out.push(filter(hook, VERDICT_CHAIN, v.chainPref, v.protocol, { ...v.match, ctState: '+trk+inv', ipProto: 'icmpv6', icmpType: type }, PASS));
     }
   }
   return out;
 }
 
 function openHook(hook: Hook, opts: CompileOptions): TcFilter[] {
-  return variants(opts).map((v) => filter(hook, ENTRY_CHAIN, v.entryPref, v.protocol, v.match, allowActions(opts)));
+  return variants(opts).map((v) => filter(hook, ENTRY_CHAIN, v.commitPref, v.protocol, v.match, allowActions(opts)));
 }
 
-function isolatedHook(hook: Hook, rules: DirectionRules, opts: CompileOptions, diagnostics: CompileDiagnostic[]): TcFilter[] {
-  const out: TcFilter[] = [...neighbourFilters(hook, opts)];
-  const toVerdict: TcAction[] = opts.stateful ? [{ kind: 'ct', zone: opts.ctZone, commit: false }, { kind: 'goto', chain: VERDICT_CHAIN }] : [{ kind: 'goto', chain: VERDICT_CHAIN }];
-  for (const v of variants(opts)) out.push(filter(hook, ENTRY_CHAIN, v.entryPref, v.protocol, v.match, toVerdict));
-  out.push(filter(hook, ENTRY_CHAIN, ENTRY_PREF.drop, 'all', {}, [{ kind: 'drop' }]));
+/** A port chain costs a hardware table per pref; it has to save this many filters per table. */
+const FILTERS_PER_TABLE = 4;
 
-  if (opts.stateful) {
-    for (const state of ['+trk+est', '+trk+rel']) out.push(filter(hook, VERDICT_CHAIN, CHAIN_PREF.state, 'all', { ctState: state }, [{ kind: 'pass' }]));
-  }
+function isolatedHook(hook: Hook, rules: DirectionRules, opts: CompileOptions, diagnostics: CompileDiagnostic[]): TcFilter[] {
+  const out: TcFilter[] = [...entryFilters(hook, opts), ...stateFilters(hook, opts)];
   out.push(filter(hook, VERDICT_CHAIN, CHAIN_PREF.drop, 'all', {}, [{ kind: 'drop' }]));
 
   // Disjoint address atoms, each with the union of the ports allowed to it.
@@ -135,7 +164,7 @@ function isolatedHook(hook: Hook, rules: DirectionRules, opts: CompileOptions, d
   const addrKey = hook === 'ingress' ? 'dstIp' : 'srcIp';
   const newOnly: FlowerMatch = opts.stateful ? { ctState: '+trk+new' } : {};
 
-  // Addresses that share a port set share a port chain when that saves filters.
+  // Addresses that share a port set share a port chain when that saves enough filters.
   const groups = new Map<string, { ports: PortSet; atoms: Entry[] }>();
   for (const a of atoms) {
     const k = portSetKey(a.ports);
@@ -148,16 +177,23 @@ function isolatedHook(hook: Hook, rules: DirectionRules, opts: CompileOptions, d
     const g = groups.get(key)!;
     const matches: PortMatch[] | null = g.ports === 'all' ? null : portMatches(g.ports);
     const families = [...new Set(g.atoms.map((a) => a.net.family))];
-    const factor = matches !== null && g.atoms.length * matches.length > g.atoms.length + matches.length + 1;
+    const chainVariants = variants(opts, families);
+    const atomVariants = g.atoms.reduce((n, a) => n + variants(opts, [a.net.family]).length, 0);
     let portChain: number | undefined;
-    if (factor && nextChain <= OWNED_CHAIN_LAST) {
-      portChain = nextChain++;
-      for (const v of variants(opts, families)) {
+    if (matches !== null) {
+      const inline = atomVariants * matches.length;
+      const tables = new Set(chainVariants.map((v) => v.chainPref)).size + 1;
+      const factored = atomVariants + chainVariants.length * matches.length + 1;
+      if (inline > factored + FILTERS_PER_TABLE * tables) {
+        if (nextChain <= OWNED_CHAIN_LAST) portChain = nextChain++;
+        else diagnostics.push({ id: 'too-many-port-chains', detail: `more than ${OWNED_CHAIN_LAST - PORT_CHAIN_FIRST + 1} distinct port sets on the ${hook} hook; the rest are inlined` });
+      }
+    }
+    if (portChain !== undefined) {
+      for (const v of chainVariants) {
         for (const m of matches!) out.push(filter(hook, portChain, v.chainPref, v.protocol, { ...v.match, ipProto: m.ipProto, ...(m.dstPort ? { dstPort: m.dstPort } : {}) }, allowActions(opts)));
       }
       out.push(filter(hook, portChain, CHAIN_PREF.drop, 'all', {}, [{ kind: 'drop' }]));
-    } else if (factor) {
-      diagnostics.push({ id: 'too-many-port-chains', detail: `more than ${OWNED_CHAIN_LAST - PORT_CHAIN_FIRST + 1} distinct port sets on the ${hook} hook; the rest are inlined` });
     }
     for (const atom of g.atoms) {
       const addr: FlowerMatch = atom.net.len === 0 ? {} : { [addrKey]: formatNet(atom.net) };

@@ -2,8 +2,8 @@
 // installs sits in this range and nothing outside it is ever touched, so other tools can
 // share a representor. docs/tc-rule-pipeline.md draws the program.
 //
-//   chain 0, prefs ENTRY_PREF_FIRST..ENTRY_PREF_LAST   entry: ARP/ND, conntrack, catch-all
-//   chain VERDICT_CHAIN                                replies (+est/+rel), allowed peers
+//   chain 0, prefs ENTRY_PREF_FIRST..ENTRY_PREF_LAST   entry: ARP, then conntrack
+//   chain VERDICT_CHAIN                                replies, neighbour discovery, allowed peers
 //   chains PORT_CHAIN_FIRST..OWNED_CHAIN_LAST          one per shared set of allowed ports
 
 import type { Hook } from '../model/tc.js';
@@ -13,23 +13,29 @@ export const ENTRY_PREF_FIRST = 10000;
 export const ENTRY_PREF_LAST = 10009;
 
 /**
- * Entry prefs. Neighbour resolution (ARP, ICMPv6 NS/NA) passes first, before conntrack
- * and before any drop; then every IP frame goes through conntrack; then the catch-all.
- * One pref holds one protocol, so each encapsulation has its own.
+ * Entry prefs (chain 0). ARP passes first, tagged or not: the kernel's act_ct drops every
+ * frame that is not IPv4/IPv6, which also makes the conntrack filter the catch-all for other
+ * ethertypes. One pref holds one protocol, so each encapsulation's ARP has its own.
+ * Stateless programs have no conntrack, so neighbour discovery passes here too.
  */
 export const ENTRY_PREF = {
-  neighbour: { arp: 10000, ipv6: 10001, '802.1Q': 10002, '802.1ad': 10003 },
-  conntrack: { ip: 10004, ipv6: 10005, '802.1Q': 10006, '802.1ad': 10007 },
-  drop: 10009,
+  neighbour: { arp: 10000, '802.1Q': 10001, '802.1ad': 10002, ipv6: 10003 },
+  /** isolated hook: every frame to conntrack (or straight) and on to the verdict chain */
+  dispatch: 10005,
+  /** open hook of a stateful program: commit new connections, per protocol */
+  commit: { ip: 10006, ipv6: 10007, '802.1Q': 10008, '802.1ad': 10009 },
 } as const;
 
 export const VERDICT_CHAIN = 10000;
 export const PORT_CHAIN_FIRST = 10001;
 export const OWNED_CHAIN_LAST = 10999;
 
-/** Prefs inside the owned chains (verdict and port chains alike). */
+/**
+ * Prefs inside the owned chains (verdict and port chains alike): one per protocol, holding
+ * replies (+est/+rel), neighbour discovery and the allowed peers side by side (their
+ * conntrack states are disjoint), then the catch-all drop.
+ */
 export const CHAIN_PREF = {
-  state: 1,
   ip: 2,
   ipv6: 3,
   '802.1Q': 4,

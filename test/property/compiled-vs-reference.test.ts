@@ -8,8 +8,8 @@ import fc from 'fast-check';
 import { decide } from '../../core/conformance/decide.js';
 import { NETWORK_STATUS_ANNOTATION, type Pod } from '../../core/model/k8s.js';
 import type { Cluster } from '../../core/model/snapshot.js';
-import { ALL_ENCAPSULATIONS, DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../core/pipeline/compile.js';
-import { programNode } from '../../core/pipeline/program-node.js';
+import { ALL_ENCAPSULATIONS } from '../../core/pipeline/compile.js';
+import { DEFAULT_NODE_OPTIONS, programNode, type NodeOptions } from '../../core/pipeline/program-node.js';
 import { clusterWithProbes } from '../reference/arbitraries.js';
 import { referenceVerdict } from '../reference/k8s-reference.js';
 import { builtinAdapters } from '../fixtures/offline-adapters.js';
@@ -31,9 +31,10 @@ function withDeviceInfo(cluster: Cluster): Cluster {
 const runs = Number(process.env['PROPERTY_RUNS'] ?? 300);
 
 for (const [label, opts] of [
-  ['stateful, all encapsulations', DEFAULT_COMPILE_OPTIONS],
-  ['stateless, untagged only', { ...DEFAULT_COMPILE_OPTIONS, stateful: false, encapsulations: ['untagged'] }],
-] as [string, CompileOptions][]) {
+  ['stateful, every encapsulation policed', { ...DEFAULT_NODE_OPTIONS, encapsulations: ALL_ENCAPSULATIONS }],
+  ['stateful, encapsulations auto', DEFAULT_NODE_OPTIONS],
+  ['stateless, untagged only', { ...DEFAULT_NODE_OPTIONS, stateful: false, encapsulations: ['untagged'] }],
+] as [string, NodeOptions][]) {
   test(`compiled programs agree with the Kubernetes reference evaluator on random clusters (${label})`, async () => {
     const adapters = await builtinAdapters(['accelerated-bridge']);
     fc.assert(
@@ -44,7 +45,7 @@ for (const [label, opts] of [
           const ref = referenceVerdict(c, externals, node, probe);
           // stateless programs need explicit rules for replies: only compare allow-all-or-deny
           // situations where the reference says deny, or where no reply direction is isolated
-          const got = decide(np, externals, probe, opts.encapsulations ?? ALL_ENCAPSULATIONS, 40000 + i);
+          const got = decide(np, externals, probe, 40000 + i);
           assert.equal(got.problem, undefined, `program problem for ${JSON.stringify(probe)}: ${got.problem}`);
           if (!opts.stateful && ref.verdict === 'allow') return;
           assert.equal(got.verdict, ref.verdict, `${JSON.stringify(probe)}: reference says ${ref.verdict} (${ref.reason}); compiled program says ${got.verdict} (${got.reason})`);
@@ -67,7 +68,7 @@ test('the property can fail: a compiler that forgets the verdict chain drop lets
         programs: np.programs.map((p) => ({ ...p, compiled: { ...p.compiled, filters: p.compiled.filters.filter((f) => !(f.chain !== 0 && f.actions[0]?.kind === 'drop')) } })),
       };
       probes.forEach((probe, i) => {
-        if (decide(broken, externals, probe, ['untagged'], 40000 + i).verdict !== referenceVerdict(c, externals, node, probe).verdict) disagreements++;
+        if (decide(broken, externals, probe, 40000 + i).verdict !== referenceVerdict(c, externals, node, probe).verdict) disagreements++;
       });
     }),
     { numRuns: 200, seed: 7 },

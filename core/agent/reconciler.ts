@@ -1,0 +1,429 @@
+// The reconciler: the one place that sequences the stages. Level-triggered: a change only
+// marks it dirty; one coalesced pass then works from the newest snapshot.
+//
+//   sources ──events──► ClusterStore ──dirty──► (coalesce, rate limit) ──► pass(snapshot rev N)
+//
+//   pass:  programNode(snapshot)            select → render → compile, every local endpoint (pure, cheap)
+//            │ per endpoint
+//            ▼
+//          resolve netdevs (adapter, sysfs; cached per attachment, refreshed on resync)
+//            │ desired program per netdev (a bond endpoint programs each of its netdevs)
+//            ▼
+//          which netdevs to visit:   desired program ≠ last applied one,
+//                                    or failed earlier and due for retry,
+//                                    or programmed before and no longer wanted (→ empty program),
+//                                    or every one of them on a resync / the first pass (drift repair)
+//            │ per netdev (at most `concurrency` at once; passes never overlap, so one
+//            │ netdev is never worked on twice at a time)
+//            ▼
+//          driver.observe ─► diff (make-before-break plan) ─► driver.apply   (only if the plan is not empty)
+//            │
+//            ▼
+//          reporters: applied changes, failures, and after the pass (rules dump, events)
+//
+// A failed observe/apply leaves whatever the kernel has (the driver stops at the failing op;
+// the plan's order keeps traffic allowed meanwhile) and the netdev is retried with backoff.
+// Nothing here removes rules on shutdown; a restarted agent's first pass adopts what it finds.
+import { describeError, type AgentError } from '../api/errors.js';
+import type { CniAdapter } from '../api/cni-adapter.js';
+import type { Logger } from '../api/ports.js';
+import type { Result } from '../api/result.js';
+import type { TcDriver } from '../api/tc-driver.js';
+import type { Endpoint, Netdev } from '../model/attachment.js';
+import type { Applied, Plan } from '../model/plan.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { filterKey, type TcFilter } from '../model/tc.js';
+import type { NodeOptions } from '../pipeline/program-node.js';
+import { diff } from '../pipeline/diff.js';
+import { programNode, type EndpointProgram, type NodeProgram } from '../pipeline/program-node.js';
+import { backoffDelay, type Backoff } from '../watch/backoff.js';
+
+export type NetdevResolver = (ep: Endpoint) => Promise<Result<readonly Netdev[]>>;
+
+export interface ReconcilerTiming {
+  /** Wait this long after the first change before a pass, so a burst becomes one pass. */
+  readonly coalesceMs: number;
+  /** At least this long between the starts of two passes. */
+  readonly minIntervalMs: number;
+  /** Every this long a full pass observes every netdev (drift repair); 0 = never. */
+  readonly resyncMs: number;
+  /** Retry of a netdev whose observe or apply failed. */
+  readonly retry: Backoff;
+  /** Netdevs worked on at the same time within a pass. */
+  readonly concurrency: number;
+}
+
+export const DEFAULT_RECONCILER_TIMING: ReconcilerTiming = {
+  coalesceMs: 100,
+  minIntervalMs: 500,
+  resyncMs: 300_000,
+  retry: { initialMs: 1_000, maxMs: 60_000 },
+  concurrency: 8,
+};
+
+/** What one netdev should carry, and the endpoints that want it. */
+export interface NetdevProgram {
+  readonly netdev: string;
+  readonly filters: readonly TcFilter[];
+  readonly key: string;
+  readonly programs: readonly EndpointProgram[];
+  /** The desired program is installed (known from the last successful observe or apply). */
+  readonly inSync: boolean;
+}
+
+export interface AppliedChange {
+  readonly rev: number;
+  readonly netdev: string;
+  /** Endpoint keys (`ns/pod/iface`) the netdev serves; empty when its rules are being removed. */
+  readonly endpoints: readonly string[];
+  readonly plan: Plan;
+  readonly applied: Applied;
+  /** It had been installed, yet the kernel differed (someone changed it). */
+  readonly drift: boolean;
+}
+
+export interface Failure {
+  readonly rev: number;
+  /** The netdev, when known (not for a failed representor lookup). */
+  readonly netdev?: string;
+  readonly endpoints: readonly EndpointProgram['endpoint'][];
+  readonly stage: 'resolve' | 'observe' | 'apply' | 'conflict' | 'bug';
+  readonly message: string;
+  readonly error?: AgentError;
+  readonly attempt: number;
+  readonly retryInMs: number;
+}
+
+export interface PassResult {
+  readonly rev: number;
+  readonly full: boolean;
+  readonly snapshot: Snapshot;
+  readonly program: NodeProgram;
+  readonly netdevs: readonly NetdevProgram[];
+  /** Netdevs observed this pass. */
+  readonly visited: number;
+  readonly applied: number;
+  readonly failed: number;
+  /** Warnings about a netdev's hook that diff could not program (plain ingress qdisc). */
+  readonly unavailable: readonly { readonly netdev: string; readonly endpoints: readonly EndpointProgram['endpoint'][]; readonly problem: string }[];
+  readonly ms: number;
+}
+
+export interface Reporter {
+  applied?(change: AppliedChange): void;
+  failed?(failure: Failure): void;
+  passDone?(result: PassResult): void | Promise<void>;
+}
+
+export interface ReconcilerDeps {
+  readonly store: { snapshot(): Snapshot };
+  readonly nodeName: string;
+  readonly adapters: readonly CniAdapter[];
+  readonly compileOptions: NodeOptions;
+  readonly driver: TcDriver;
+  readonly resolve: NetdevResolver;
+  readonly log: Logger;
+  readonly timing?: Partial<ReconcilerTiming>;
+  readonly reporters?: readonly Reporter[];
+  readonly now?: () => number;
+}
+
+interface NetdevState {
+  /** Key of the program last confirmed installed; undefined when unknown (adopted at startup). */
+  appliedKey: string | undefined;
+  failure: { key: string; attempts: number; nextAt: number } | undefined;
+  /** Endpoint keys that wanted this netdev when it was last programmed. */
+  endpoints: readonly string[];
+}
+
+const programKey = (filters: readonly TcFilter[]): string => filters.map(filterKey).join('\n');
+
+export class Reconciler {
+  private readonly timing: ReconcilerTiming;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly netdevs = new Map<string, NetdevState>();
+  private readonly resolved = new Map<string, { readonly sig: string; readonly devs: readonly Netdev[] }>();
+  /** Endpoints whose representor lookup failed: retried with backoff (the VF may appear later). */
+  private readonly unresolved = new Map<string, { attempts: number; nextAt: number }>();
+  private enabled = false;
+  private stopped = false;
+  private dirty = false;
+  private fullDue = true; // the first pass observes everything: adopts what an earlier agent installed
+  private timer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private running: Promise<PassResult> | undefined;
+  private lastStart = -Infinity;
+  private firstPass: { promise: Promise<PassResult>; resolve: (r: PassResult) => void };
+  readonly stats = { passes: 0, fullPasses: 0, applies: 0, failures: 0 };
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.timing = { ...DEFAULT_RECONCILER_TIMING, ...deps.timing };
+    this.log = deps.log.child({ component: 'reconciler' });
+    this.now = deps.now ?? Date.now;
+    let resolve!: (r: PassResult) => void;
+    this.firstPass = { promise: new Promise((r) => (resolve = r)), resolve };
+  }
+
+  /** Netdevs an earlier run may have programmed: the first pass observes them and removes what no endpoint wants. */
+  adopt(netdevs: readonly Netdev[]): void {
+    for (const d of netdevs) if (!this.netdevs.has(d.name)) this.netdevs.set(d.name, { appliedKey: undefined, failure: undefined, endpoints: [] });
+  }
+
+  /** Starts passes (after the sources have synced: before that a snapshot is incomplete). */
+  enable(): void {
+    if (this.enabled || this.stopped) return;
+    this.enabled = true;
+    if (this.timing.resyncMs > 0) {
+      this.resyncTimer = setInterval(() => {
+        this.fullDue = true;
+        this.markDirty();
+      }, this.timing.resyncMs);
+      this.resyncTimer.unref();
+    }
+    this.markDirty();
+  }
+
+  /** Resolves after the first pass (readiness). */
+  whenFirstPassDone(): Promise<PassResult> {
+    return this.firstPass.promise;
+  }
+
+  /** Something changed: a pass will run soon, once, from the newest snapshot. */
+  markDirty(): void {
+    this.dirty = true;
+    this.schedule();
+  }
+
+  /** One pass now (for --once and tests), after any pass in progress. */
+  async runOnce(full = true): Promise<PassResult> {
+    if (this.running) await this.running.catch(() => undefined);
+    if (full) this.fullDue = true;
+    return this.runPass();
+  }
+
+  /** Stops scheduling and waits for the pass in progress; installed rules stay as they are. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.retryTimer);
+    clearInterval(this.resyncTimer);
+    if (this.running) await this.running.catch(() => undefined);
+  }
+
+  private schedule(): void {
+    if (!this.enabled || this.stopped || this.running || this.timer || !this.dirty) return;
+    const delay = Math.max(this.timing.coalesceMs, this.lastStart + this.timing.minIntervalMs - this.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.runPass().catch((e: unknown) => this.log.error({ err: e }, 'pass failed unexpectedly'));
+    }, delay);
+  }
+
+  private async runPass(): Promise<PassResult> {
+    this.dirty = false;
+    const full = this.fullDue;
+    this.fullDue = false;
+    this.lastStart = this.now();
+    const run = this.pass(full);
+    this.running = run;
+    try {
+      const r = await run;
+      this.firstPass.resolve(r);
+      return r;
+    } finally {
+      this.running = undefined;
+      this.scheduleRetry();
+      this.schedule();
+    }
+  }
+
+  private async pass(full: boolean): Promise<PassResult> {
+    const started = this.now();
+    const snapshot = this.deps.store.snapshot();
+    const rev = snapshot.rev;
+    const log = this.log.child({ rev });
+    const program = programNode(snapshot, this.deps.nodeName, this.deps.adapters, this.deps.compileOptions);
+    const failures: Failure[] = [];
+
+    // 1. desired program per netdev
+    const wanted = new Map<string, { filters: readonly TcFilter[]; key: string; programs: EndpointProgram[] }>();
+    const conflicts = new Set<string>();
+    const unresolved = new Set<string>();
+    for (const p of program.programs) {
+      const devs = await this.resolveNetdevs(p.endpoint, full);
+      if (!devs.ok) {
+        unresolved.add(p.endpoint.key);
+        const attempts = (this.unresolved.get(p.endpoint.key)?.attempts ?? 0) + 1;
+        const retryInMs = backoffDelay(this.timing.retry, attempts - 1);
+        this.unresolved.set(p.endpoint.key, { attempts, nextAt: this.now() + retryInMs });
+        failures.push(this.report({ rev, endpoints: [p.endpoint], stage: 'resolve', message: describeError(devs.error), error: devs.error, attempt: attempts, retryInMs }));
+        continue;
+      }
+      this.unresolved.delete(p.endpoint.key);
+      const key = programKey(p.compiled.filters);
+      for (const d of devs.value) {
+        const have = wanted.get(d.name);
+        if (!have) wanted.set(d.name, { filters: p.compiled.filters, key, programs: [p] });
+        else {
+          have.programs.push(p);
+          if (have.key !== key) conflicts.add(d.name);
+        }
+      }
+    }
+
+    // 2. which netdevs to visit
+    const visit: { netdev: string; want: { filters: readonly TcFilter[]; key: string; programs: readonly EndpointProgram[] } }[] = [];
+    for (const [netdev, want] of wanted) {
+      if (conflicts.has(netdev)) {
+        const eps = want.programs.map((p) => p.endpoint);
+        failures.push(this.report({ rev, netdev, endpoints: eps, stage: 'conflict', message: `netdev ${netdev} is claimed by ${eps.map((e) => e.key).join(', ')} with different programs; its rules are left as they are`, attempt: 1, retryInMs: 0 }));
+        continue;
+      }
+      if (full || this.needsVisit(netdev, want.key)) visit.push({ netdev, want });
+    }
+    for (const [netdev, st] of this.netdevs) {
+      if (wanted.has(netdev)) continue;
+      // An endpoint whose representor lookup failed this time may still own it: leave it.
+      if (st.endpoints.some((e) => unresolved.has(e))) continue;
+      if (full || this.needsVisit(netdev, '')) visit.push({ netdev, want: { filters: [], key: '', programs: [] } });
+    }
+
+    // 3. observe → diff → apply, per netdev
+    let applied = 0;
+    const unavailable: { netdev: string; endpoints: EndpointProgram['endpoint'][]; problem: string }[] = [];
+    await pool(visit, this.timing.concurrency, async ({ netdev, want }) => {
+      const r = await this.visit(rev, netdev, want, log);
+      if (r.applied) applied++;
+      if (r.failure) failures.push(r.failure);
+      if (r.unavailable) unavailable.push({ netdev, endpoints: want.programs.map((p) => p.endpoint), problem: r.unavailable });
+    });
+
+    // resolution cache: forget endpoints that are gone
+    const live = new Set(program.programs.map((p) => p.endpoint.key));
+    for (const k of this.resolved.keys()) if (!live.has(k)) this.resolved.delete(k);
+    for (const k of this.unresolved.keys()) if (!live.has(k)) this.unresolved.delete(k);
+
+    const netdevs: NetdevProgram[] = [...wanted]
+      .filter(([n]) => !conflicts.has(n))
+      .map(([netdev, w]) => {
+        const st = this.netdevs.get(netdev);
+        return { netdev, filters: w.filters, key: w.key, programs: w.programs, inSync: st !== undefined ? st.appliedKey === w.key && st.failure === undefined : w.key === '' };
+      });
+    const result: PassResult = { rev, full, snapshot, program, netdevs, visited: visit.length, applied, failed: failures.length, unavailable, ms: this.now() - started };
+    this.stats.passes++;
+    if (full) this.stats.fullPasses++;
+    log.info({ full, endpoints: program.programs.length, netdevs: wanted.size, visited: visit.length, applied, failed: failures.length, ms: result.ms }, 'pass done');
+    for (const rep of this.deps.reporters ?? []) {
+      try {
+        await rep.passDone?.(result);
+      } catch (e) {
+        log.error({ err: e }, 'reporter failed');
+      }
+    }
+    return result;
+  }
+
+  private needsVisit(netdev: string, key: string): boolean {
+    const st = this.netdevs.get(netdev);
+    if (!st) return key !== '';
+    if (st.failure) return st.failure.key !== key || this.now() >= st.failure.nextAt;
+    return st.appliedKey !== key;
+  }
+
+  private async visit(
+    rev: number,
+    netdev: string,
+    want: { filters: readonly TcFilter[]; key: string; programs: readonly EndpointProgram[] },
+    passLog: Logger,
+  ): Promise<{ applied?: boolean; failure?: Failure; unavailable?: string }> {
+    const endpoints = want.programs.map((p) => p.endpoint);
+    const log = passLog.child({ netdev, pods: [...new Set(endpoints.map((e) => `${e.pod.namespace}/${e.pod.name}`))] });
+    const st = this.netdevs.get(netdev) ?? { appliedKey: undefined, failure: undefined, endpoints: [] };
+    if (want.programs.length > 0) st.endpoints = want.programs.map((p) => p.endpoint.key);
+    this.netdevs.set(netdev, st);
+    const fail = (stage: Failure['stage'], message: string, error?: AgentError): { failure: Failure } => {
+      const attempts = (st.failure?.key === want.key ? st.failure.attempts : 0) + 1;
+      const retryInMs = backoffDelay(this.timing.retry, attempts - 1);
+      st.failure = { key: want.key, attempts, nextAt: this.now() + retryInMs };
+      this.stats.failures++;
+      log.error({ stage, code: error?.code, error: message, attempt: attempts, retryInMs }, 'netdev not programmed; previous rules left in place');
+      return { failure: this.report({ rev, netdev, endpoints, stage, message, ...(error ? { error } : {}), attempt: attempts, retryInMs }, false) };
+    };
+    try {
+      const observed = await this.deps.driver.observe({ name: netdev });
+      if (!observed.ok) return fail('observe', describeError(observed.error), observed.error);
+      const d = diff(want.filters, observed.value);
+      if (d.unavailable) log.warn({ problem: d.unavailable }, 'part of the program cannot be installed');
+      if (d.plan.ops.length === 0) {
+        this.succeeded(netdev, st, want.key);
+        return d.unavailable ? { unavailable: d.unavailable } : {};
+      }
+      const drift = st.appliedKey === want.key && st.failure === undefined;
+      if (drift) log.warn({ ops: d.plan.ops.length }, 'installed rules drifted; repairing');
+      const r = await this.deps.driver.apply({ name: netdev }, d.plan);
+      if (!r.ok) return fail('apply', describeError(r.error), r.error);
+      this.stats.applies++;
+      this.succeeded(netdev, st, want.key);
+      log.info({ ...r.value, removal: want.programs.length === 0 }, 'rules applied');
+      log.debug({ plan: d.plan.ops.map((o) => o.op) }, 'plan');
+      const change: AppliedChange = { rev, netdev, endpoints: want.programs.map((p) => p.endpoint.key), plan: d.plan, applied: r.value, drift };
+      for (const rep of this.deps.reporters ?? []) rep.applied?.(change);
+      return { applied: true, ...(d.unavailable ? { unavailable: d.unavailable } : {}) };
+    } catch (e) {
+      // A bug (a driver or stage threw): recorded like a failure, never fatal to the agent.
+      log.error({ err: e }, 'netdev pass threw');
+      return fail('bug', e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  private succeeded(netdev: string, st: NetdevState, key: string): void {
+    st.failure = undefined;
+    if (key === '') this.netdevs.delete(netdev);
+    else st.appliedKey = key;
+  }
+
+  private async resolveNetdevs(ep: Endpoint, refresh: boolean): Promise<Result<readonly Netdev[]>> {
+    const sig = JSON.stringify(ep.attachment);
+    const c = this.resolved.get(ep.key);
+    if (!refresh && c && c.sig === sig) return { ok: true, value: c.devs };
+    let r: Result<readonly Netdev[]>;
+    try {
+      r = await this.deps.resolve(ep);
+    } catch (e) {
+      r = { ok: false, error: { code: 'representor-not-found', device: ep.key, cause: `lookup threw: ${e instanceof Error ? e.message : String(e)}` } };
+    }
+    if (r.ok) this.resolved.set(ep.key, { sig, devs: r.value });
+    else this.resolved.delete(ep.key);
+    return r;
+  }
+
+  private report(f: Failure, count = true): Failure {
+    if (count) {
+      this.stats.failures++;
+      this.log.warn({ rev: f.rev, stage: f.stage, endpoints: f.endpoints.map((e) => e.key), error: f.message }, 'endpoint not programmed');
+    }
+    for (const rep of this.deps.reporters ?? []) rep.failed?.(f);
+    return f;
+  }
+
+  private scheduleRetry(): void {
+    clearTimeout(this.retryTimer);
+    if (this.stopped) return;
+    let next = Infinity;
+    for (const st of this.netdevs.values()) if (st.failure) next = Math.min(next, st.failure.nextAt);
+    for (const u of this.unresolved.values()) next = Math.min(next, u.nextAt);
+    if (next === Infinity) return;
+    this.retryTimer = setTimeout(() => this.markDirty(), Math.max(0, next - this.now()));
+  }
+}
+
+/** Runs `fn` over `items`, at most `n` at a time. */
+async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  const worker = async (): Promise<void> => {
+    while (i < items.length) await fn(items[i++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+}
