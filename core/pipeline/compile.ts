@@ -63,6 +63,12 @@ interface Variant {
   readonly chainPref: number;
   /** Pref of this protocol's commit filter in an open hook. */
   readonly commitPref: number;
+  /**
+   * Goes through conntrack. act_ct drops double-tagged frames (the inner tag still sits
+   * before the IP header; lab-verified), so QinQ is policed without state, even in a
+   * stateful program: its replies need their own allow rules.
+   */
+  readonly tracked: boolean;
 }
 
 const inner = (f: IpFamily): 'ip' | 'ipv6' => (f === 4 ? 'ip' : 'ipv6');
@@ -72,9 +78,10 @@ function variants(opts: CompileOptions, families: readonly IpFamily[] = [4, 6]):
   for (const encap of opts.encapsulations) {
     for (const family of families) {
       const t = inner(family);
-      if (encap === 'untagged') out.push({ family, encap, protocol: t, match: {}, chainPref: CHAIN_PREF[t], commitPref: ENTRY_PREF.commit[t] });
-      if (encap === '802.1Q') out.push({ family, encap, protocol: '802.1Q', match: { vlanEthType: t }, chainPref: CHAIN_PREF['802.1Q'], commitPref: ENTRY_PREF.commit['802.1Q'] });
-      if (encap === '802.1ad') out.push({ family, encap, protocol: '802.1ad', match: { vlanEthType: '802.1Q', cvlanEthType: t }, chainPref: CHAIN_PREF['802.1ad'], commitPref: ENTRY_PREF.commit['802.1ad'] });
+      const tracked = opts.stateful;
+      if (encap === 'untagged') out.push({ family, encap, protocol: t, match: {}, chainPref: CHAIN_PREF[t], commitPref: ENTRY_PREF.commit[t], tracked });
+      if (encap === '802.1Q') out.push({ family, encap, protocol: '802.1Q', match: { vlanEthType: t }, chainPref: CHAIN_PREF['802.1Q'], commitPref: ENTRY_PREF.commit['802.1Q'], tracked });
+      if (encap === '802.1ad') out.push({ family, encap, protocol: '802.1ad', match: { vlanEthType: '802.1Q', cvlanEthType: t }, chainPref: CHAIN_PREF['802.1ad'], commitPref: ENTRY_PREF.commit['802.1ad'], tracked: false });
     }
   }
   return out;
@@ -83,8 +90,8 @@ function variants(opts: CompileOptions, families: readonly IpFamily[] = [4, 6]):
 
 const filter = (hook: Hook, chain: number, pref: number, protocol: EthProtocol, match: FlowerMatch, actions: TcAction[]): TcFilter => ({ hook, chain, pref, protocol, match, actions });
 
-function allowActions(opts: CompileOptions): TcAction[] {
-  return opts.stateful ? [{ kind: 'ct', zone: opts.ctZone, commit: true }, { kind: 'pass' }] : [{ kind: 'pass' }];
+function allowActions(opts: CompileOptions, v: Variant): TcAction[] {
+  return v.tracked ? [{ kind: 'ct', zone: opts.ctZone, commit: true }, { kind: 'pass' }] : [{ kind: 'pass' }];
 }
 
 const PASS: TcAction[] = [{ kind: 'pass' }];
@@ -112,7 +119,11 @@ function entryFilters(hook: Hook, opts: CompileOptions): TcFilter[] {
     }
     if (encap === '802.1ad') {
       out.push(filter(hook, ENTRY_CHAIN, ENTRY_PREF.neighbour['802.1ad'], '802.1ad', { vlanEthType: '802.1Q', cvlanEthType: 'arp' }, PASS));
-      if (!opts.stateful) out.push(...nd('802.1ad', ENTRY_PREF.neighbour['802.1ad'], { vlanEthType: '802.1Q', cvlanEthType: 'ipv6' }));
+      out.push(...nd('802.1ad', ENTRY_PREF.neighbour['802.1ad'], { vlanEthType: '802.1Q', cvlanEthType: 'ipv6' }));
+      // QinQ IP skips conntrack (which would drop it) on its way to the verdict chain
+      if (opts.stateful) {
+        for (const t of ['ip', 'ipv6'] as const) out.push(filter(hook, ENTRY_CHAIN, ENTRY_PREF.untracked, '802.1ad', { vlanEthType: '802.1Q', cvlanEthType: t }, [{ kind: 'goto', chain: VERDICT_CHAIN }]));
+      }
     }
   }
   const dispatch: TcAction[] = opts.stateful ? [{ kind: 'ct', zone: opts.ctZone, commit: false }, { kind: 'goto', chain: VERDICT_CHAIN }] : [{ kind: 'goto', chain: VERDICT_CHAIN }];
@@ -129,7 +140,7 @@ function stateFilters(hook: Hook, opts: CompileOptions): TcFilter[] {
   if (!opts.stateful) return [];
   const out: TcFilter[] = [];
   const seen = new Set<number>();
-  for (const v of variants(opts)) {
+  for (const v of variants(opts).filter((x) => x.tracked)) {
     if (!seen.has(v.chainPref)) {
       seen.add(v.chainPref);
       // tracked and neither new nor invalid = established or related: replies, ICMP errors
@@ -143,7 +154,9 @@ function stateFilters(hook: Hook, opts: CompileOptions): TcFilter[] {
 }
 
 function openHook(hook: Hook, opts: CompileOptions): TcFilter[] {
-  return variants(opts).map((v) => filter(hook, ENTRY_CHAIN, v.commitPref, v.protocol, v.match, allowActions(opts)));
+  return variants(opts)
+    .filter((v) => v.tracked)
+    .map((v) => filter(hook, ENTRY_CHAIN, v.commitPref, v.protocol, v.match, allowActions(opts, v)));
 }
 
 /** A port chain costs a hardware table per pref; it has to save this many filters per table. */
@@ -162,7 +175,6 @@ function isolatedHook(hook: Hook, rules: DirectionRules, opts: CompileOptions, d
   );
   const atoms = [...partition(4, entries), ...partition(6, entries)];
   const addrKey = hook === 'ingress' ? 'dstIp' : 'srcIp';
-  const newOnly: FlowerMatch = opts.stateful ? { ctState: '+trk+new' } : {};
 
   // Addresses that share a port set share a port chain when that saves enough filters.
   const groups = new Map<string, { ports: PortSet; atoms: Entry[] }>();
@@ -191,17 +203,17 @@ function isolatedHook(hook: Hook, rules: DirectionRules, opts: CompileOptions, d
     }
     if (portChain !== undefined) {
       for (const v of chainVariants) {
-        for (const m of matches!) out.push(filter(hook, portChain, v.chainPref, v.protocol, { ...v.match, ipProto: m.ipProto, ...(m.dstPort ? { dstPort: m.dstPort } : {}) }, allowActions(opts)));
+        for (const m of matches!) out.push(filter(hook, portChain, v.chainPref, v.protocol, { ...v.match, ipProto: m.ipProto, ...(m.dstPort ? { dstPort: m.dstPort } : {}) }, allowActions(opts, v)));
       }
       out.push(filter(hook, portChain, CHAIN_PREF.drop, 'all', {}, [{ kind: 'drop' }]));
     }
     for (const atom of g.atoms) {
       const addr: FlowerMatch = atom.net.len === 0 ? {} : { [addrKey]: formatNet(atom.net) };
       for (const v of variants(opts, [atom.net.family])) {
-        const base: FlowerMatch = { ...v.match, ...newOnly, ...addr };
-        if (matches === null) out.push(filter(hook, VERDICT_CHAIN, v.chainPref, v.protocol, base, allowActions(opts)));
+        const base: FlowerMatch = { ...v.match, ...(v.tracked ? { ctState: '+trk+new' } : {}), ...addr };
+        if (matches === null) out.push(filter(hook, VERDICT_CHAIN, v.chainPref, v.protocol, base, allowActions(opts, v)));
         else if (portChain !== undefined) out.push(filter(hook, VERDICT_CHAIN, v.chainPref, v.protocol, base, [{ kind: 'goto', chain: portChain }]));
-        else for (const m of matches) out.push(filter(hook, VERDICT_CHAIN, v.chainPref, v.protocol, { ...base, ipProto: m.ipProto, ...(m.dstPort ? { dstPort: m.dstPort } : {}) }, allowActions(opts)));
+        else for (const m of matches) out.push(filter(hook, VERDICT_CHAIN, v.chainPref, v.protocol, { ...base, ipProto: m.ipProto, ...(m.dstPort ? { dstPort: m.dstPort } : {}) }, allowActions(opts, v)));
       }
     }
   }

@@ -16,10 +16,13 @@ export const ENTRY_PREF_LAST = 10009;
  * Entry prefs (chain 0). ARP passes first, tagged or not: the kernel's act_ct drops every
  * frame that is not IPv4/IPv6, which also makes the conntrack filter the catch-all for other
  * ethertypes. One pref holds one protocol, so each encapsulation's ARP has its own.
- * Stateless programs have no conntrack, so neighbour discovery passes here too.
+ * Neighbour discovery passes here too where it does not go through conntrack (stateless
+ * programs, and QinQ, which act_ct cannot parse).
  */
 export const ENTRY_PREF = {
   neighbour: { arp: 10000, '802.1Q': 10001, '802.1ad': 10002, ipv6: 10003 },
+  /** isolated hook, stateful: QinQ IP straight to the verdict chain (act_ct drops QinQ) */
+  untracked: 10004,
   /** isolated hook: every frame to conntrack (or straight) and on to the verdict chain */
   dispatch: 10005,
   /** open hook of a stateful program: commit new connections, per protocol */

@@ -145,6 +145,9 @@ export function applyCt(table: ConntrackTable, skb: Skb, zone: number, commit: b
   const frame = skb.frame;
   // act_ct only handles IPv4/IPv6 (tagged or not); anything else, ARP included, is dropped (lab-checked).
   if (!isIpFrame(frame)) return { kind: 'drop', reason: `act_ct drops non-IP frames (${frame.ethertype})` };
+  // With two tags the inner one still sits before the IP header and act_ct cannot parse it:
+  // it drops every double-tagged frame (lab: docs/lab-findings.md, QinQ checks).
+  if (frame.encapsulation === '802.1ad') return { kind: 'drop', reason: 'act_ct drops double-tagged (QinQ) frames' };
   const cached = skb.ct !== null && skb.ct.kind === 'conn' && skb.ct.zone === zone;
   const ct = cached && skb.ct !== null ? skb.ct : lookup(table, frame, zone);
   if (commit && ct.kind === 'conn' && ct.ctinfo === 'new') {

@@ -5,7 +5,11 @@
 #
 #   1. syntax: every line of the program is accepted (batched), on both clsact hooks
 #   2. JSON: `tc -j filter show` lists all chains; shapes of keys/actions; captures
-#   3. datapath with real packets (lib.sh topology + QinQ sub-interfaces), checks a-i
+#   3. datapath with real packets (lib.sh topology + QinQ sub-interfaces), checks a-i of the
+#      brief, plus j (act_ct drops ARP), k (why vlan pop/push around ct fails) and
+#      l (the proposed QinQ fix: 802.1ad enforced statelessly inside a stateful program)
+#   Checks assert what THIS kernel does; where that disproves the layout, the check says so
+#   ("LAYOUT ASSUMPTION FAILS") and docs/lab-findings.md has the consequence and the fix.
 #   4. netdevsim: the in_hw shape of the same program (best effort)
 #
 # Run from the host (captures land in test/golden/tc-json/):
@@ -16,7 +20,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 GOLDEN=${GOLDEN:-$HERE/../golden/tc-json}
 mkdir -p "$GOLDEN" 2>/dev/null && touch "$GOLDEN/.w" 2>/dev/null && rm -f "$GOLDEN/.w" \
   || { echo "NOTE: $GOLDEN is not writable (pass --rw), captures go to /tmp/tc-json"; GOLDEN=/tmp/tc-json; mkdir -p $GOLDEN; }
-JQ=jq
+JQ="jq -M"
 PROBE_T=${PROBE_T:-2}
 
 # ---------------------------------------------------------------- helpers
@@ -39,6 +43,12 @@ cnt() {
   local sel=${5:-true}
   tc -s -j filter show dev "$1" "$2" chain "$3" pref "$4" 2>/dev/null \
     | $JQ "[.[] | select(.options) | select($sel) | .options.actions[0].stats.packets // 0] | add // 0" 2>/dev/null || echo 0
+}
+# drops DEV HOOK CHAIN PREF [jq-select] : packets DROPPED by the first action (act_ct counts its own drops)
+drops() {
+  local sel=${5:-true}
+  tc -s -j filter show dev "$1" "$2" chain "$3" pref "$4" 2>/dev/null \
+    | $JQ "[.[] | select(.options) | select($sel) | .options.actions[0].stats.drops // 0] | add // 0" 2>/dev/null || echo 0
 }
 handle_of() { # handle_of DEV HOOK CHAIN PREF jq-select
   tc -j filter show dev "$1" "$2" chain "$3" pref "$4" | $JQ -r "[.[] | select(.options) | select($5) | .options.handle][0]"
@@ -179,7 +189,7 @@ jqcheck "1.3 protocol all flower ct_state +trk+est (verdict chain)" $FI "any($F;
 jqcheck "1.4 protocol 802.1ad flower vlan_ethtype 802.1Q cvlan_ethtype ip ... dst_port range" $FI "any($F; .chain==10001 and .protocol==\"802.1ad\" and .options.keys.vlan_ethtype==\"802.1Q\" and .options.keys.cvlan_ethtype==\"ip\" and .options.keys.dst_port.start==5000)"
 jqcheck "1.5 ip_proto sctp without a port" $FI "any($F; .options.keys.ip_proto==\"sctp\" and (.options.keys|has(\"dst_port\")|not))"
 jqcheck "1.6 port range dst_port 5000-5900" $FI "any($F; .options.keys.dst_port=={\"start\":5000,\"end\":5900})"
-jqcheck "1.7 icmpv6 type 135/136 (v6, 802.1Q, 802.1ad)" $FI "[$F | select(.options.keys.icmp_type==135 or .options.keys.icmp_type==136)] | length == 5"
+jqcheck "1.7 icmpv6 type 135/136 (v6, 802.1Q, 802.1ad)" $FI "[$F | select(.options.keys.icmp_type==\"135\" or .options.keys.icmp_type==\"136\")] | length == 5"
 jqcheck "1.8 action ct commit zone 0 pipe action pass" $FE "any($F; .options.actions[0].kind==\"ct\" and .options.actions[0].action==\"commit\" and .options.actions[1].control_action.type==\"pass\")"
 jqcheck "1.9 action ct zone 0 pipe action goto chain 10000" $FI "any($F; .chain==0 and .options.actions[0].kind==\"ct\" and .options.actions[1].control_action.type==\"goto\" and .options.actions[1].control_action.chain==10000)"
 jqcheck "1.10 mirrored: src_ip keys on the egress hook" $FX "[$F | select(.options.keys.src_ip)] | length == 6"
@@ -202,21 +212,21 @@ sample "ct (no commit)"      $FI "$F | select(.chain==0 and .options.actions[0].
 sample "gact goto chain"     $FI "$F | select(.chain==0 and .options.actions[0].kind==\"ct\") | .options.actions[1]"
 sample "gact pass"           $FI "$F | select(.chain==10000 and .pref==1) | .options.actions[0]"
 sample "gact drop"           $FI "$F | select(.pref==9) | .options.actions[0]"
-sample "port range"          $FI "$F | select(.options.keys.dst_port.start) | .options.keys"
+sample "port range"          $FI "$F | select(.options.keys.dst_port|type==\"object\") | .options.keys"
 sample "single port"         $FI "$F | select(.options.keys.dst_port|type==\"number\") | .options.keys"
 sample "icmpv6 type"         $FI "$F | select(.options.keys.icmp_type) | .options.keys"
 sample "ipv4 /32 dst_ip"     $FI "$F | select(.options.keys.dst_port==80) | .options.keys"
 sample "ipv4 /16 dst_ip"     $FI "$F | select(.options.keys.dst_ip==\"10.2.0.0/16\") | .options.keys"
 sample "ipv6 dst_ip"         $FI "$F | select(.protocol==\"ipv6\" and .options.keys.dst_ip) | .options.keys"
-sample "vlan_ethtype"        $FI "$F | select(.protocol==\"802.1Q\" and .chain==0) | .options.keys"
+sample "vlan_ethtype ip"     $FI "$F | select(.options.keys.vlan_ethtype==\"ip\") | .options.keys"
 sample "vlan_ethtype arp"    $FI "$F | select(.options.keys.vlan_ethtype==\"arp\") | .options.keys"
-sample "cvlan_ethtype"       $FI "$F | select(.protocol==\"802.1ad\" and .chain==0) | .options.keys"
+sample "cvlan_ethtype ipv6"  $FI "$F | select(.options.keys.cvlan_ethtype==\"ipv6\") | .options.keys"
 sample "cvlan arp"           $FI "$F | select(.options.keys.cvlan_ethtype==\"arp\") | .options.keys"
 sample "protocol all"        $FI "$F | select(.protocol==\"all\" and .chain==0)"
 jqcheck "2.6 /32 prints without the prefix length (10.1.0.5), other prefixes with it" $FI "any($F; .options.keys.dst_ip==\"10.1.0.5\") and any($F; .options.keys.dst_ip==\"10.0.0.0/24\")"
-jqcheck "2.7 ip_proto icmpv6 prints as \"ipv6-icmp\"" $FI "any($F; .options.keys.ip_proto==\"ipv6-icmp\")"
+jqcheck "2.7 ip_proto icmpv6 prints as \"icmpv6\" and icmp_type as a STRING (\"135\")" $FI "any($F; .options.keys.ip_proto==\"icmpv6\" and .options.keys.icmp_type==\"135\")"
 jqcheck "2.8 vlan_ethtype ip|ipv6 also sets eth_type ipv4|ipv6 in keys" $FI "all($F | select(.options.keys.vlan_ethtype==\"ip\"); .options.keys.eth_type==\"ipv4\")"
-jqcheck "2.9 ct without commit has action \"\" or no action field" $FI "all($F | select(.chain==0) | .options.actions[0] | select(.kind==\"ct\"); (.action // \"\") != \"commit\")"
+jqcheck "2.9 ct without commit has NO \"action\" key" $FI "all($F | select(.chain==0) | .options.actions[0] | select(.kind==\"ct\"); has(\"action\")|not)"
 
 say "2b. plain ingress qdisc with foreign u32 + matchall (lay2)"
 ip link add lay2 type veth peer name lay2p; ip link set lay2 up
@@ -227,39 +237,58 @@ filter add dev lay2 parent ffff: pref 2 protocol ip u32 match ip dst 192.0.2.0/2
 EOF
 tc -j qdisc show dev lay2          > "$GOLDEN/qdisc-ingress.json"
 tc -j filter show dev lay2 ingress > "$GOLDEN/filters-plain-ingress-qdisc.json"
-tc -j filter show dev lay2 egress  > /tmp/lay2-egress.json 2>&1; echo "  'tc -j filter show dev lay2 egress' rc=$? -> $(head -c 300 /tmp/lay2-egress.json)"
+tc -j filter show dev lay2 egress  > "$GOLDEN/filters-plain-ingress-qdisc-egress.json"; echo "+ tc -j filter show dev lay2 egress > filters-plain-ingress-qdisc-egress.json  rc=$?"
+check "2.10 TRAP: with a plain ingress qdisc, 'filter show ... egress' lists the INGRESS filters" cmp -s "$GOLDEN/filters-plain-ingress-qdisc.json" "$GOLDEN/filters-plain-ingress-qdisc-egress.json"
+jqcheck "2.11 plain ingress qdisc: entries carry \"parent\":\"ffff:\" (clsact entries have no parent key)" "$GOLDEN/filters-plain-ingress-qdisc.json" 'all(.[]; .parent=="ffff:")'
+jqcheck "2.12 clsact entries have no parent key" $FI 'all(.[]; has("parent")|not)'
 echo "+ tc -j qdisc show dev lay2 > qdisc-ingress.json"; cat "$GOLDEN/qdisc-ingress.json"
-jqcheck "2.10 plain ingress qdisc reports kind \"ingress\", parent ffff:fff1" $GOLDEN/qdisc-ingress.json 'any(.[]; .kind=="ingress" and .parent=="ffff:fff1")'
+jqcheck "2.13 plain ingress qdisc reports kind \"ingress\", parent ffff:fff1" $GOLDEN/qdisc-ingress.json 'any(.[]; .kind=="ingress" and .parent=="ffff:fff1")'
 echo "+ tc -j filter show dev lay2 ingress > filters-plain-ingress-qdisc.json"; cat "$GOLDEN/filters-plain-ingress-qdisc.json"; echo
 
 say "2c. foreign filters next to ours on a clsact hook (lay0): flower chain 0 pref 100, explicit handle, u32, matchall in a foreign chain"
 batch foreign-lay0 <<'EOF'
 filter add dev lay0 ingress chain 0 pref 100 protocol ip handle 0xabc flower dst_ip 192.0.2.1 action drop
+filter add dev lay0 ingress chain 0 pref 101 protocol ipv6 flower dst_ip fd00::1/128 action drop
 filter add dev lay0 ingress chain 0 pref 200 protocol ip u32 match ip dst 192.0.2.2/32 action drop
 filter add dev lay0 ingress chain 7 pref 1 protocol all matchall action pass
 EOF
 tc -j filter show dev lay0 ingress > "$GOLDEN/filters-foreign.json"
 echo "+ tc -j filter show dev lay0 ingress > filters-foreign.json  (foreign entries:)"
-$JQ -c '.[] | select(.pref==100 or .pref==200 or .chain==7)' "$GOLDEN/filters-foreign.json" | sed 's/^/    /'
-jqcheck "2.11 explicit handle 0xabc is printed as the number 2748" $GOLDEN/filters-foreign.json 'any(.[]; .pref==100 and .options.handle==2748)'
-jqcheck "2.12 u32 entries have options without keys (fh/ht entries): parsers must skip non-flower kinds" $GOLDEN/filters-foreign.json 'any(.[]; .kind=="u32")'
+$JQ -c '.[] | select(.pref==100 or .pref==101 or .pref==200 or .chain==7)' "$GOLDEN/filters-foreign.json" | sed 's/^/    /'
+jqcheck "2.14 an IPv6 /128 prints without the prefix length" $GOLDEN/filters-foreign.json 'any(.[]; .pref==101 and .options.keys.dst_ip=="fd00::1")'
+jqcheck "2.15 explicit handle 0xabc is printed as the number 2748" $GOLDEN/filters-foreign.json 'any(.[]; .pref==100 and .options.handle==2748)'
+jqcheck "2.16 u32 entries have options without keys (fh/ht entries): parsers must skip non-flower kinds" $GOLDEN/filters-foreign.json 'any(.[]; .kind=="u32")'
 
 say "2d. several show commands in one 'tc -j -batch -'"
+# 'chain N' sticks to the following show lines of the same batch (2.19), so it goes last here
 SHOWS='qdisc show dev lay0
 filter show dev lay0 egress
-filter show dev lay0 ingress chain 10999
-filter show dev lay1 ingress pref 10009
-filter show dev lay2p ingress'
+filter show dev lay1 egress pref 10009
+filter show dev lay2p ingress
+filter show dev lay0 ingress chain 10999'
 echo "+ tc -j -batch - <<EOF"; echo "$SHOWS" | sed 's/^/    /'; echo "EOF"
 echo "$SHOWS" | tc -j -batch - > "$GOLDEN/batch-show.json" 2>/tmp/batch-show.err; echo "  rc=$? stderr=$(cat /tmp/batch-show.err)"
 echo "  bytes=$(wc -c < $GOLDEN/batch-show.json) newlines=$(tr -cd '\n' < $GOLDEN/batch-show.json | wc -c)  line lengths: $(awk '{printf "%d ", length($0)}' $GOLDEN/batch-show.json)"
 echo "  each line starts/ends with: $(awk '{printf "[%s..%s] ", substr($0,1,2), substr($0,length($0)-1)}' $GOLDEN/batch-show.json)"
-if $JQ -s -e 'length==5 and all(.[]; type=="array")' "$GOLDEN/batch-show.json" >/dev/null 2>&1; then pass "2.13b jq -s: 5 arrays, one per show command"; else fail "2.13b jq -s: not 5 arrays"; fi
+if $JQ -s -e 'length==5 and all(.[]; type=="array")' "$GOLDEN/batch-show.json" >/dev/null 2>&1; then pass "2.17 jq -s: 5 arrays, one per show command"; else fail "2.17 jq -s: not 5 arrays"; fi
 echo "+ printf 'filter show dev nosuchdev ingress\nqdisc show dev lay0\n' | tc -j -batch -   (a failing line)"
 printf 'filter show dev nosuchdev ingress\nqdisc show dev lay0\n' | tc -j -batch - > /tmp/bf.out 2>/tmp/bf.err; echo "  rc=$? stdout=$(head -c 200 /tmp/bf.out) stderr=$(tr '\n' '|' < /tmp/bf.err)"
 echo "+ same with -force"
-printf 'filter show dev nosuchdev ingress\nqdisc show dev lay0\n' | tc -force -j -batch - > /tmp/bf.out 2>/tmp/bf.err; echo "  rc=$? stdout=$(head -c 200 /tmp/bf.out) stderr=$(tr '\n' '|' < /tmp/bf.err)"
+printf 'filter show dev nosuchdev ingress\nqdisc show dev lay0\n' | tc -force -j -batch - > /tmp/bf.out 2>/tmp/bf.err; rc=$?; echo "  rc=$rc stdout=$(head -c 200 /tmp/bf.out) stderr=$(tr '\n' '|' < /tmp/bf.err)"
+check "2.18 -force: a failed show prints NOTHING on stdout (1 array for 2 commands), rc=1" test $rc -eq 1 -a "$($JQ -s length /tmp/bf.out)" -eq 1
 echo "+ tc -j filter show dev lay2p ingress   (no qdisc at all)"; tc -j filter show dev lay2p ingress; echo "  rc=$?"
+echo "+ printf 'filter show dev lay0 ingress chain 10001\nfilter show dev lay0 ingress\n' | tc -j -batch -"
+NALL=$(tc -j filter show dev lay0 ingress | $JQ length)
+printf 'filter show dev lay0 ingress chain 10001\nfilter show dev lay0 ingress\n' | tc -j -batch - > /tmp/bc.out
+echo "  entries per output: $($JQ -s -c 'map(length)' /tmp/bc.out)  (a lone 'filter show dev lay0 ingress' has $NALL)"
+check "2.19 TRAP: in one tc -batch, the 'chain N' of a show line sticks to the LATER show lines" test "$($JQ -s '.[1]|length' /tmp/bc.out)" -eq "$($JQ -s '.[0]|length' /tmp/bc.out)" -a "$($JQ -s '.[1]|length' /tmp/bc.out)" -lt "$NALL"
+printf 'filter show dev lay0 ingress pref 10009\nfilter show dev lay0 ingress\n' | tc -j -batch - > /tmp/bp.out
+check "2.20 ... 'pref N' does not stick" test "$($JQ -s '.[1]|length' /tmp/bp.out)" -eq "$NALL"
+batch chain-stick <<'EOF2'
+filter add dev lay1 ingress chain 10001 pref 50 protocol ip flower action pass
+filter add dev lay1 ingress pref 51 protocol ip flower action pass
+EOF2
+check "2.21 ... and 'filter add' without chain after one with 'chain 10001' lands in chain 0" test "$(tc -j filter show dev lay1 ingress chain 0 pref 51 | $JQ length)" -gt 0
 
 # =====================================================================================
 say "3. datapath: lib.sh topology + 802.1ad/802.1Q (QinQ) sub-interfaces, v6 on every encapsulation"
@@ -274,8 +303,8 @@ for ns in pod1 pod2 pod3 pod4 ext; do
   ip -n $ns addr add fd00:20::$n/64 dev eth0.100 nodad
 done
 echo "+ ip -n pod2 -br addr  (pods: eth0 10.10.0.N fd00::N, eth0.100 10.20.0.N fd00:20::N, eth0.300.30 10.30.0.N fd00:30::N)"; ip -n pod2 -br addr | sed 's/^/    /'
-serve pod1 tcp:8080; serve pod3 tcp:8080; serve pod4 tcp:8080 tcp:9090 tcp:7070; serve ext tcp:8080
-for ns in pod1 pod3 ext; do wait_port $ns tcp 8080; done; wait_port pod4 tcp 7070
+serve pod1 tcp:8080; serve pod2 tcp:8080; serve pod3 tcp:8080; serve pod4 tcp:8080 tcp:9090 tcp:7070; serve ext tcp:8080
+for ns in pod1 pod2 pod3 ext; do wait_port $ns tcp 8080; done; wait_port pod4 tcp 7070
 # sanity: no filters yet, QinQ + v6-over-VLAN work at all
 expect ok tcp pod2 10.30.0.4 8080
 expect ok tcp pod2 fd00:30::4 8080
@@ -319,7 +348,8 @@ check "3.0 datapath programs installed" test $rc -eq 0
 
 say "3a. double-ct bypass: pod2's SYN is tracked+committed at rep2, arrives +trk at rep3; the unconditional 'ct' entry still enforces pod3's deny-all"
 expect BLOCKED tcp pod2 10.10.0.3 8080
-expect BLOCKED tcp pod2 10.30.0.3 8080
+expect BLOCKED tcp pod2 fd00::3 8080
+expect BLOCKED tcp pod2 10.20.0.3 8080
 echo "+ counter rep3 egress chain 10000 pref 9 (drop): $(cnt rep3 egress 10000 9)"
 check "3a rep3's verdict drop counted pod2's SYNs" test "$(cnt rep3 egress 10000 9)" -gt 0
 
@@ -330,14 +360,18 @@ PROBE_T=4 expect ok tcp pod2 10.10.0.4 8080
 PROBE_T=4 expect ok tcp pod2 fd00::4 8080
 PROBE_T=4 expect ok tcp pod2 10.20.0.4 8080
 PROBE_T=4 expect ok tcp pod2 fd00:20::4 8080
-PROBE_T=4 expect ok tcp pod2 10.30.0.4 8080
-PROBE_T=4 expect ok tcp pod2 fd00:30::4 8080
+echo "  QinQ below: LAYOUT ASSUMPTION FAILS: act_ct drops double-tagged IP frames (inner tag still in the payload)"
+expect BLOCKED tcp pod2 10.30.0.4 8080
+expect BLOCKED tcp pod2 fd00:30::4 8080
+echo "+ ct action drops at rep2 ingress chain 0 pref 10004 (802.1ad ip/ipv6 entry): $(drops rep2 ingress 0 10004)"
+check "3b act_ct itself DROPS the QinQ frames (ct action drop counter > 0): layout must change" test "$(drops rep2 ingress 0 10004)" -gt 0
 echo "+ ip -n pod2 neigh show"; ip -n pod2 neigh show | sed 's/^/    /'
-for a in 10.10.0.4 fd00::4 10.20.0.4 fd00:20::4 10.30.0.4 fd00:30::4; do
+for a in 10.10.0.4 fd00::4 10.20.0.4 fd00:20::4 10.30.0.4; do
   check "3d pod2 resolved $a through the isolated hooks" sh -c "ip -n pod2 neigh show $a | grep -qE 'REACHABLE|STALE|DELAY|PROBE'"
 done
-ND='(.options.keys.icmp_type==135 or .options.keys.icmp_type==136)'
-for p in 3 4 5; do
+check "3d ND over QinQ fails (fd00:30::4 not resolved): the NS dies in act_ct before the ND pass rule" sh -c "! ip -n pod2 neigh show fd00:30::4 | grep -qE 'REACHABLE|STALE|DELAY|PROBE'"
+ND='(.options.keys.icmp_type=="135" or .options.keys.icmp_type=="136")'
+for p in 3 4; do
   echo "+ ND pass counters verdict pref $p: rep2 ingress=$(cnt rep2 ingress 10000 $p "$ND") rep4 egress=$(cnt rep4 egress 10000 $p "$ND") rep4 ingress=$(cnt rep4 ingress 10000 $p "$ND")"
   check "3d ND passed after act_ct (verdict pref $p) on pod2's egress and pod4's ingress" test "$(cnt rep2 ingress 10000 $p "$ND")" -gt 0 -a "$(cnt rep4 egress 10000 $p "$ND")" -gt 0
 done
@@ -348,7 +382,7 @@ check "3d ARP passed on the isolated hook, untagged/802.1Q/QinQ" test "$(cnt rep
 echo "+ replies on pod4's egress hook, verdict pref 1 +trk+est: $(cnt rep4 ingress 10000 1 '.options.keys.ct_state=="+trk+est"')"
 check "3b pod4's replies passed its deny-all egress as +trk+est" test "$(cnt rep4 ingress 10000 1 '.options.keys.ct_state=="+trk+est"')" -gt 0
 echo "+ grep 'dport=8080' /proc/net/nf_conntrack  (pod2 -> pod4)"; grep -E 'src=(10\.[123]0\.0\.2|fd00:(20:|30:)?:2) ' /proc/net/nf_conntrack | grep 'dport=8080' | sed 's/^/    /'
-check "3b QinQ connection tracked (10.30.0.2 -> 10.30.0.4:8080 in nf_conntrack)" grep -qE 'src=10.30.0.2 dst=10.30.0.4 sport=[0-9]+ dport=8080' /proc/net/nf_conntrack
+check "3b no QinQ connection in nf_conntrack" sh -c "! grep -qE 'src=10.30.0.2 dst=10.30.0.4 ' /proc/net/nf_conntrack"
 
 say "3c. ports not allowed"
 expect BLOCKED tcp pod2 10.10.0.4 9090
@@ -369,7 +403,11 @@ say "3e. pod1: ingress isolated deny-all, egress OPEN (commit-all): it can still
 { echo "qdisc add dev rep1 clsact"; verdict_base rep1 egress; chain_drop rep1 egress 10000; entry rep1 egress; } | batch pod1-ingress
 expect BLOCKED tcp pod1 10.10.0.100 8080   # control: no commit anywhere -> reply is not +est
 open_hook rep1 ingress | batch pod1-open-egress
-for a in 10.10.0.100 fd00::100 10.20.0.100 fd00:20::100 10.30.0.100 fd00:30::100; do PROBE_T=4 expect ok tcp pod1 $a 8080; done
+for a in 10.10.0.100 fd00::100 10.20.0.100 fd00:20::100; do PROBE_T=4 expect ok tcp pod1 $a 8080; done
+echo "  QinQ below: LAYOUT ASSUMPTION FAILS: the open hook's 'ct commit' drops double-tagged frames"
+expect BLOCKED tcp pod1 10.30.0.100 8080
+echo "+ ct commit drops at rep1 ingress (OPEN hook) chain 0 pref 10004: $(drops rep1 ingress 0 10004)"
+check "3e the OPEN hook's ct commit itself drops QinQ frames" test "$(drops rep1 ingress 0 10004)" -gt 0
 expect BLOCKED tcp ext 10.10.0.1 8080      # inbound still denied
 echo "+ rep1 egress verdict pref 1 +trk+est: $(cnt rep1 egress 10000 1 '.options.keys.ct_state=="+trk+est"')"
 check "3e replies passed pod1's deny-all ingress as +trk+est" test "$(cnt rep1 egress 10000 1 '.options.keys.ct_state=="+trk+est"')" -gt 0
@@ -424,6 +462,69 @@ ip netns exec nx $BB ping -c2 -W1 192.0.2.2 >/dev/null 2>&1
 tc -s -j filter show dev xa ingress pref 1 > /tmp/ctarp.json
 echo "+ tc -s -j filter show dev xa ingress pref 1 | stats of [ct, gact pass]: $($JQ -c '[.[] | select(.options) | .options.actions[] | {kind, stats: .stats | {packets, drops}}]' /tmp/ctarp.json)"
 jqcheck "3j act_ct DROPS ARP (ct action drops > 0, pass action saw 0)" /tmp/ctarp.json '[.[] | select(.options) | .options.actions] | .[0] | (.[0].stats.drops > 0) and ((.[1].stats.packets // 0) == 0)'
+
+say "3k. why not 'vlan pop / ct / vlan push' around ct for QinQ (rejected; evidence)"
+# pop moves the inner tag to hwaccel and re-points the network header at IP, so ct works; but
+# after push the network header stays at IP while skb->protocol is 802.1Q again: flower can no
+# longer parse the inner tag and a later 'ct commit' drops. (Pushing at the ingress hook also
+# broke bridge forwarding, and a pop-at-entry/push-at-verdict program panicked this kernel
+# during a bridge flood: see docs/lab-findings.md. Not reproduced here on purpose.)
+batch qinq-popct <<'EOF2'
+filter add dev rep3 ingress pref 1 protocol 802.1ad flower vlan_id 300 vlan_ethtype 802.1Q cvlan_ethtype ip action vlan pop pipe action ct zone 0 pipe action vlan push protocol 802.1ad id 300 pipe action goto chain 1
+filter add dev rep3 ingress chain 1 pref 1 protocol 802.1ad flower vlan_id 300 action continue
+filter add dev rep3 ingress chain 1 pref 3 protocol 802.1ad flower vlan_ethtype 802.1Q cvlan_ethtype ip action continue
+filter add dev rep3 ingress chain 1 pref 5 protocol 802.1ad flower ct_state +trk+new action continue
+filter add dev rep3 ingress chain 1 pref 6 protocol all flower action ct commit zone 0 pipe action pass
+EOF2
+expect BLOCKED tcp pod3 10.30.0.100 8080
+echo "  rep3 ingress: ct after pop drops=$(drops rep3 ingress 0 1)  chain 1 after push: vlan_id=$(cnt rep3 ingress 1 1) cvlan_ethtype=$(cnt rep3 ingress 1 3) +trk+new=$(cnt rep3 ingress 1 5) commit pkts=$(cnt rep3 ingress 1 6) drops=$(drops rep3 ingress 1 6)"
+check "3k after pop, act_ct tracks QinQ (no drop, +trk+new seen after push)" test "$(drops rep3 ingress 0 1)" -eq 0 -a "$(cnt rep3 ingress 1 5)" -gt 0
+check "3k after push, cvlan_ethtype no longer matches and 'ct commit' drops" test "$(cnt rep3 ingress 1 1)" -gt 0 -a "$(cnt rep3 ingress 1 3)" -eq 0 -a "$(drops rep3 ingress 1 6)" -gt 0
+
+say "3l. PROPOSED FIX, verified: inside a stateful program, QinQ (802.1ad) is enforced STATELESSLY (no ct on 802.1ad)"
+# entry 802.1ad ip/ipv6: 'action goto chain 10000' (no ct); 802.1ad allows: no ct_state, 'action pass';
+# open hooks: no 802.1ad filters. Everything else unchanged (stateful).
+{ for r in rep1 rep2 rep3 rep4; do echo "qdisc del dev $r clsact"; done
+  echo "qdisc add dev rep2 clsact"; echo "qdisc add dev rep4 clsact"
+  entry rep2 ingress | sed '/802.1ad.* ip/s/action ct zone 0 pipe //'
+  verdict_base rep2 ingress
+  cat <<'EOF2'
+filter add dev rep2 ingress chain 10000 pref 2 protocol ip flower ct_state +trk+new dst_ip 10.10.0.0/24 ip_proto tcp dst_port 8080 action ct commit zone 0 pipe action pass
+filter add dev rep2 ingress chain 10000 pref 5 protocol 802.1ad flower vlan_ethtype 802.1Q cvlan_ethtype ip dst_ip 10.30.0.0/24 ip_proto tcp dst_port 8080 action pass
+filter add dev rep2 ingress chain 10000 pref 5 protocol 802.1ad flower vlan_ethtype 802.1Q cvlan_ethtype ipv6 dst_ip fd00:30::/64 ip_proto tcp dst_port 8080 action pass
+EOF2
+  chain_drop rep2 ingress 10000
+  open_hook rep2 egress | grep -v 802.1ad
+  entry rep4 egress | sed '/802.1ad.* ip/s/action ct zone 0 pipe //'
+  verdict_base rep4 egress
+  cat <<'EOF2'
+filter add dev rep4 egress chain 10000 pref 2 protocol ip flower ct_state +trk+new ip_proto tcp dst_port 8080 action ct commit zone 0 pipe action pass
+filter add dev rep4 egress chain 10000 pref 5 protocol 802.1ad flower vlan_ethtype 802.1Q cvlan_ethtype ip ip_proto tcp dst_port 8080 action pass
+filter add dev rep4 egress chain 10000 pref 5 protocol 802.1ad flower vlan_ethtype 802.1Q cvlan_ethtype ipv6 ip_proto tcp dst_port 8080 action pass
+EOF2
+  chain_drop rep4 egress 10000
+} | batch stateless-qinq; rc=$?
+check "3l mixed program installed" test $rc -eq 0
+for ns in pod2 pod4; do ip -n $ns neigh flush all; done
+# Lab artifact first: a locally sent TCP segment is CHECKSUM_PARTIAL; when the bridge forwards a
+# PARTIAL frame whose skb->protocol is a VLAN ethertype it re-points the network header past the
+# in-payload tags, so flower on the NEXT port's egress hook no longer parses cvlan_ethtype.
+# Frames a representor receives from a NIC are not PARTIAL, so emulate that with tx offload off.
+d0=$(cnt rep4 egress 0 10009)
+expect BLOCKED tcp pod2 10.30.0.4 8080           # veth tx checksum offload ON (artifact)
+check "3l (lab artifact) with pod tx-csum offload on, QinQ TCP misses cvlan_ethtype at the egress hook -> entry drop" test "$(cnt rep4 egress 0 10009)" -gt "$d0"
+run ip netns exec pod2 ethtool -K eth0 tx off
+PROBE_T=4 expect ok tcp pod2 10.30.0.4 8080
+PROBE_T=4 expect ok tcp pod2 fd00:30::4 8080     # ND over QinQ passes too (no ct in front of it)
+expect BLOCKED tcp pod2 10.30.0.4 9090
+PROBE_T=4 expect ok tcp pod2 10.10.0.4 8080      # untagged stays stateful
+expect BLOCKED tcp pod2 10.10.0.4 9090
+check "3l QinQ allow rules counted packets on both isolated hooks" test "$(cnt rep2 ingress 10000 5 '.options.keys.ip_proto=="tcp"')" -gt 0 -a "$(cnt rep4 egress 10000 5 '.options.keys.ip_proto=="tcp"')" -gt 0
+# and the act_ct drop of 3b is NOT that artifact: put ct back in front of QinQ (tx offload still off)
+H=$(handle_of rep2 ingress 0 10004 '.options.keys.cvlan_ethtype=="ip"')
+run tc filter replace dev rep2 ingress chain 0 pref 10004 protocol 802.1ad handle $H flower vlan_ethtype 802.1Q cvlan_ethtype ip action ct zone 0 pipe action goto chain 10000
+expect BLOCKED tcp pod2 10.30.0.4 8080
+check "3l act_ct drops QinQ also without checksum offload (ct drops > 0)" test "$(drops rep2 ingress 0 10004 '.options.keys.cvlan_ethtype=="ip"')" -gt 0
 
 stop_servers
 
