@@ -10,8 +10,8 @@
 // the new filter followed by a delete of the old one.
 import type { Handled, Plan, PlanOp } from '../model/plan.js';
 import type { ObservedTc, TcFilter } from '../model/tc.js';
-import { actionsKey, filterIdentity } from '../model/tc.js';
-import { ENTRY_CHAIN, VERDICT_CHAIN } from './layout.js';
+import { actionsKey, filterIdentity, filterKey } from '../model/tc.js';
+import { ENTRY_CHAIN, isOwned, OWNED_CHAIN_LAST, PORT_CHAIN_FIRST, VERDICT_CHAIN } from './layout.js';
 
 export interface DiffResult {
   readonly plan: Plan;
@@ -19,9 +19,11 @@ export interface DiffResult {
   readonly unavailable?: string;
 }
 
-export function diff(desired: readonly TcFilter[], observed: ObservedTc): DiffResult {
+export function diff(desired: readonly TcFilter[], observedTc: ObservedTc): DiffResult {
+  // drivers list only our filters; never let anything else reach a delete
+  const observed: ObservedTc = { ...observedTc, filters: observedTc.filters.filter((f) => isOwned(f.hook, f.chain, f.pref)) };
   let unavailable: string | undefined;
-  let wanted = desired;
+  let wanted = renumberPortChains(desired, observed.filters);
   if (observed.qdisc === 'ingress' && desired.some((f) => f.hook === 'egress')) {
     // A plain ingress qdisc has no egress hook, and tc would silently put "egress" filters
     // on the ingress hook; we never let that happen.
@@ -82,3 +84,53 @@ function sortDeletes(filters: readonly Handled[]): Handled[] {
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Port chains are numbered by compile in port-set order, so a new port set can take a
+ * number that an installed chain still has, while old verdict filters still jump to it:
+ * filling it first would briefly allow what neither program allows. So a desired port chain
+ * keeps the number of an installed chain with exactly the same filters, and otherwise gets a
+ * number that no installed chain uses.
+ */
+export function renumberPortChains(desired: readonly TcFilter[], installed: readonly TcFilter[]): TcFilter[] {
+  const isPortChain = (c: number) => c >= PORT_CHAIN_FIRST && c <= OWNED_CHAIN_LAST;
+  const out: TcFilter[] = [];
+  for (const hook of ['ingress', 'egress'] as const) {
+    const content = (fs: readonly TcFilter[]) => {
+      const byChain = new Map<number, string[]>();
+      for (const f of fs) {
+        if (f.hook !== hook || !isPortChain(f.chain)) continue;
+        const k = filterKey({ ...f, chain: 0, handle: undefined });
+        byChain.set(f.chain, [...(byChain.get(f.chain) ?? []), k]);
+      }
+      return new Map([...byChain].map(([c, keys]) => [c, keys.sort().join('\n')]));
+    };
+    const want = content(desired);
+    const have = content(installed);
+    const used = new Set(have.keys());
+    const mapping = new Map<number, number>();
+    const taken = new Set<number>();
+    for (const [c, k] of [...want].sort(([a], [b]) => a - b)) {
+      const same = [...have].find(([hc, hk]) => hk === k && !taken.has(hc));
+      if (same) {
+        mapping.set(c, same[0]);
+        taken.add(same[0]);
+      }
+    }
+    let next = PORT_CHAIN_FIRST;
+    for (const c of [...want.keys()].sort((a, b) => a - b)) {
+      if (mapping.has(c)) continue;
+      while (next <= OWNED_CHAIN_LAST && (used.has(next) || taken.has(next))) next++;
+      const n = next <= OWNED_CHAIN_LAST ? next : c; // numbers exhausted: keep compile's
+      mapping.set(c, n);
+      taken.add(n);
+    }
+    for (const f of desired) {
+      if (f.hook !== hook) continue;
+      const chain = mapping.get(f.chain) ?? f.chain;
+      const actions = f.actions.map((a) => (a.kind === 'goto' && mapping.has(a.chain) ? { ...a, chain: mapping.get(a.chain)! } : a));
+      out.push({ ...f, chain, actions });
+    }
+  }
+  return out;
+}
