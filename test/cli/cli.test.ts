@@ -55,7 +55,7 @@ test('render prints rule sets and a tc batch for every local attachment of the e
   const text = r.out.join('\n');
   assert.match(text, /^# node worker-1: 5 attachments enforced/m);
   assert.match(text, /qdisc add dev eth5 clsact/);
-  assert.match(text, /filter add dev eth6 egress chain 0 pref 10009 protocol all flower action drop/);
+  assert.match(text, /filter add dev eth6 egress chain 10000 pref 9 protocol all flower action drop/);
   assert.ok(!text.includes('worker-2'), 'pods of other nodes are not programmed here');
 });
 

@@ -106,7 +106,7 @@ test('a cached new connection is committed by a later ct commit', () => {
   assert.equal(ctOn(t, synAck).flags, '+trk+est+rpl');
 });
 
-test('act_ct drops frames that are not IPv4/IPv6, tagged or not', () => {
+test('act_ct drops frames that are not IPv4/IPv6 tagged once or untagged: non-IP and QinQ (lab-verified)', () => {
   const t = newConntrackTable();
   for (const frame of [
     { encapsulation: 'untagged', ethertype: 'arp' },
@@ -115,7 +115,9 @@ test('act_ct drops frames that are not IPv4/IPv6, tagged or not', () => {
   ] as Frame[]) {
     assert.equal(applyCt(t, skbOf(frame), 0, false).kind, 'drop');
   }
-  assert.equal(applyCt(t, skbOf({ ...syn, encapsulation: '802.1ad' }), 0, false).kind, 'continue');
+  assert.equal(applyCt(t, skbOf({ ...syn, encapsulation: '802.1Q' }), 0, false).kind, 'continue');
+  // the inner tag of a QinQ frame still sits before the IP header: act_ct drops it
+  assert.equal(applyCt(t, skbOf({ ...syn, encapsulation: '802.1ad' }), 0, false).kind, 'drop');
 });
 
 test('conntrack info crosses to the next hook; a bare invalid mark does not', () => {

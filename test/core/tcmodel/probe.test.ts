@@ -60,13 +60,15 @@ test('IPv6 connections are decided by the IPv6 filters', () => {
   assert.equal(decide(null, dst, { ...tcp80, protocol: 'UDP', dstPort: 53 }).verdict, 'deny', 'IPv4 has no allow');
 });
 
-test('802.1Q and QinQ frames get the same verdicts as untagged ones', () => {
+test('802.1Q frames get the same verdicts as untagged ones; QinQ sent through act_ct dies there (lab)', () => {
   const src = layoutProgram({ egress: [{ cidr: `${B}/32`, ipProto: 'tcp', ports: [80, 90] }], ingress: [] });
   const dst = layoutProgram({ egress: [], ingress: [{ cidr: '10.0.0.0/24' }] });
-  for (const encapsulation of ['untagged', '802.1Q', '802.1ad'] as Encapsulation[]) {
+  for (const encapsulation of ['untagged', '802.1Q'] as Encapsulation[]) {
     assert.equal(decide(src, dst, { ...tcp80, encapsulation }).verdict, 'allow', encapsulation);
     assert.equal(decide(src, dst, { ...tcp80, dstPort: 91, encapsulation }).verdict, 'deny', encapsulation);
   }
+  // this hand-built program (the first layout) sends QinQ through ct, which drops it
+  assert.equal(decide(src, dst, { ...tcp80, encapsulation: '802.1ad' }).verdict, 'deny');
 });
 
 test('a verdict filter that jumps to a port chain is followed', () => {
@@ -117,9 +119,9 @@ test('a ct_state -trk entry is bypassed by a frame tracked at the source; the un
   assert.equal(decide(null, layoutDenyAll).verdict, 'deny');
 });
 
-test('ARP and IPv6 neighbour discovery pass deny-all programs both ways, tagged or not', () => {
+test('ARP and IPv6 neighbour discovery pass deny-all programs both ways, untagged or 802.1Q', () => {
   const denyAll = layoutProgram({ egress: [], ingress: [] });
-  for (const encapsulation of ['untagged', '802.1Q', '802.1ad'] as Encapsulation[]) {
+  for (const encapsulation of ['untagged', '802.1Q'] as Encapsulation[]) {
     for (const [family, aIp, bIp] of [['ipv4', A, B], ['ipv6', 'fd00::1', 'fd00::2']] as const) {
       const r = checkNeighbourDiscovery(denyAll, denyAll, { family, aIp, bIp, encapsulation }, newConntrackTable());
       if (!r.ok) assert.fail(describeModelError(r.error));

@@ -92,8 +92,9 @@ test('filters: in_hw reads as inHw true, not_in_hw as false (netdevsim capture)'
 test('foreign: u32, matchall and a flower outside our prefs are counted, not parsed, next to our 32 (lab capture)', () => {
   const p = parsed(golden('filters-foreign.json'));
   assert.equal(p.owned.length, 32);
-  // flower chain 0 pref 100 + matchall chain 7 + u32 pref 200 (its hash-table entry and its key: 2 entries with options)
-  assert.equal(p.foreign, 4);
+  // flower chain 0 pref 100 (ip) and pref 101 (a /128) + matchall chain 7 + u32 pref 200
+  // (its hash-table entry and its key: 2 entries with options)
+  assert.equal(p.foreign, 5);
 });
 
 test('foreign: filters on a plain ingress qdisc (matchall + u32) are counted (lab capture)', () => {
