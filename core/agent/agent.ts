@@ -21,7 +21,7 @@ export interface AgentParts {
   readonly resolve: NetdevResolver;
   /** Netdevs an earlier run may have programmed (adopted by the first pass). */
   readonly discover?: () => Promise<readonly Netdev[]>;
-  readonly compileOptions: NodeOptions;
+  readonly nodeOptions: NodeOptions;
   readonly reporters: readonly Reporter[];
   readonly events: EventSink;
   readonly log: Logger;
@@ -40,14 +40,13 @@ export class Agent {
       store: parts.store,
       nodeName: parts.nodeName,
       adapters: parts.adapters,
-      compileOptions: parts.compileOptions,
+      nodeOptions: parts.nodeOptions,
       driver: parts.driver,
       resolve: parts.resolve,
       log: parts.log,
       reporters: parts.reporters,
       ...(parts.timing ? { timing: parts.timing } : {}),
     });
-    parts.store.onChange(() => this.reconciler.markDirty());
   }
 
   get isReady(): boolean {

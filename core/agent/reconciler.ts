@@ -3,8 +3,8 @@
 //
 //   sources ──events──► ClusterStore ──dirty──► (coalesce, rate limit) ──► pass(snapshot rev N)
 //
-//   pass:  programNode(snapshot)            select → render → compile, every local endpoint (pure, cheap)
-//            │ per endpoint
+//   pass:  node program (snapshot)          select → render → compile (pure); only endpoints a change
+//            │ per endpoint                 can affect are re-rendered (incremental-program.ts)
 //            ▼
 //          resolve netdevs (adapter, sysfs; cached per attachment, refreshed on resync)
 //            │ desired program per netdev (a bond endpoint programs each of its netdevs)
@@ -32,11 +32,12 @@ import type { TcDriver } from '../api/tc-driver.js';
 import type { Endpoint, Netdev } from '../model/attachment.js';
 import type { Applied, Plan } from '../model/plan.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { filterKey, type TcFilter } from '../model/tc.js';
-import type { NodeOptions } from '../pipeline/program-node.js';
+import type { TcFilter } from '../model/tc.js';
 import { diff } from '../pipeline/diff.js';
-import { programNode, type EndpointProgram, type NodeProgram } from '../pipeline/program-node.js';
+import type { EndpointProgram, NodeOptions, NodeProgram } from '../pipeline/program-node.js';
 import { backoffDelay, type Backoff } from '../watch/backoff.js';
+import type { ChangeListener } from '../watch/store.js';
+import { emptyScope, isEmptyScope, noteChange, ProgramCache, type ChangeScope } from './incremental-program.js';
 
 export type NetdevResolver = (ep: Endpoint) => Promise<Result<readonly Netdev[]>>;
 
@@ -116,10 +117,11 @@ export interface Reporter {
 }
 
 export interface ReconcilerDeps {
-  readonly store: { snapshot(): Snapshot };
+  /** The cache; its change events tell the reconciler what to recompute. */
+  readonly store: { snapshot(): Snapshot; onChange?(l: ChangeListener): void };
   readonly nodeName: string;
   readonly adapters: readonly CniAdapter[];
-  readonly compileOptions: NodeOptions;
+  readonly nodeOptions: NodeOptions;
   readonly driver: TcDriver;
   readonly resolve: NetdevResolver;
   readonly log: Logger;
@@ -135,8 +137,6 @@ interface NetdevState {
   /** Endpoint keys that wanted this netdev when it was last programmed. */
   endpoints: readonly string[];
 }
-
-const programKey = (filters: readonly TcFilter[]): string => filters.map(filterKey).join('\n');
 
 export class Reconciler {
   private readonly timing: ReconcilerTiming;
@@ -156,7 +156,10 @@ export class Reconciler {
   private running: Promise<PassResult> | undefined;
   private lastStart = -Infinity;
   private firstPass: { promise: Promise<PassResult>; resolve: (r: PassResult) => void };
-  readonly stats = { passes: 0, fullPasses: 0, applies: 0, failures: 0 };
+  private readonly programs: ProgramCache;
+  private scope: ChangeScope = emptyScope();
+  private lastRev = -1;
+  readonly stats = { passes: 0, fullPasses: 0, applies: 0, failures: 0, rendered: 0, compiled: 0 };
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.timing = { ...DEFAULT_RECONCILER_TIMING, ...deps.timing };
@@ -164,6 +167,11 @@ export class Reconciler {
     this.now = deps.now ?? Date.now;
     let resolve!: (r: PassResult) => void;
     this.firstPass = { promise: new Promise((r) => (resolve = r)), resolve };
+    this.programs = new ProgramCache(deps.nodeName, deps.adapters, deps.nodeOptions);
+    deps.store.onChange?.((kind, key, before, after) => {
+      noteChange(this.scope, kind, key, before, after);
+      this.markDirty();
+    });
   }
 
   /** Netdevs an earlier run may have programmed: the first pass observes them and removes what no endpoint wants. */
@@ -232,6 +240,11 @@ export class Reconciler {
       const r = await run;
       this.firstPass.resolve(r);
       return r;
+    } catch (e) {
+      // A bug in a stage: what this pass should have covered is recomputed in full next time.
+      this.scope.all = true;
+      this.dirty = true;
+      throw e;
     } finally {
       this.running = undefined;
       this.scheduleRetry();
@@ -241,10 +254,19 @@ export class Reconciler {
 
   private async pass(full: boolean): Promise<PassResult> {
     const started = this.now();
+    // Scope and snapshot are taken together (no await between): changes after this go to the next pass.
     const snapshot = this.deps.store.snapshot();
+    const scope = this.scope;
+    this.scope = emptyScope();
+    // A new revision nobody described (a store without change events): recompute everything.
+    if (full || (snapshot.rev !== this.lastRev && isEmptyScope(scope))) scope.all = true;
+    this.lastRev = snapshot.rev;
     const rev = snapshot.rev;
     const log = this.log.child({ rev });
-    const program = programNode(snapshot, this.deps.nodeName, this.deps.adapters, this.deps.compileOptions);
+    const inc = this.programs.program(snapshot, scope);
+    const program = inc.program;
+    this.stats.rendered += inc.rendered;
+    this.stats.compiled += inc.compiled;
     const failures: Failure[] = [];
 
     // 1. desired program per netdev
@@ -262,7 +284,7 @@ export class Reconciler {
         continue;
       }
       this.unresolved.delete(p.endpoint.key);
-      const key = programKey(p.compiled.filters);
+      const key = inc.keys.get(p.endpoint.key)!;
       for (const d of devs.value) {
         const have = wanted.get(d.name);
         if (!have) wanted.set(d.name, { filters: p.compiled.filters, key, programs: [p] });
@@ -314,7 +336,7 @@ export class Reconciler {
     const result: PassResult = { rev, full, snapshot, program, netdevs, visited: visit.length, applied, failed: failures.length, unavailable, ms: this.now() - started };
     this.stats.passes++;
     if (full) this.stats.fullPasses++;
-    log.info({ full, endpoints: program.programs.length, netdevs: wanted.size, visited: visit.length, applied, failed: failures.length, ms: result.ms }, 'pass done');
+    log.info({ full, endpoints: program.programs.length, rendered: inc.rendered, compiled: inc.compiled, netdevs: wanted.size, visited: visit.length, applied, failed: failures.length, ms: result.ms }, 'pass done');
     for (const rep of this.deps.reporters ?? []) {
       try {
         await rep.passDone?.(result);

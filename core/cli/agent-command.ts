@@ -22,7 +22,7 @@ import { ClusterStore } from '../watch/store.js';
 import type { InformerTiming } from '../watch/supervised-informer.js';
 import { ExecaExec } from '../../drivers/shared/execa-exec.js';
 import { NodeSysfs } from '../../plugins/sysfs/node-sysfs.js';
-import { compileOptions } from './offline.js';
+import { nodeOptions } from './offline.js';
 
 export interface AgentCommandOptions {
   readonly out?: (line: string) => void;
@@ -93,7 +93,7 @@ export async function agentCommand(cfg: AgentConfig, errOut: (s: string) => void
     // The dry-run driver has no host: netdevs come from network-status, and nothing was installed before.
     resolve: dryRun ? offlineResolver : adapterResolver(adapters),
     ...(dryRun ? {} : { discover: () => discoverRepresentors(sysfs) }),
-    compileOptions: compileOptions(cfg),
+    nodeOptions: nodeOptions(cfg),
     reporters,
     events,
     log: logger,

@@ -39,6 +39,9 @@ Flags (ours):
                                trunk) or a list of untagged,802.1Q,802.1ad to police; frames of
                                other encapsulations are dropped where a direction is isolated
   --plugin <package|path>      load a third-party adapter or driver (repeatable)
+  --once                       agent: sync once, print what was applied, exit
+  --resync-seconds <n>         agent: full pass that repairs drift every n seconds (default 300)
+  --health-address <host:port> agent: serve /healthz and /readyz
 `;
 
 export async function main(argv: readonly string[], out: (s: string) => void, errOut: (s: string) => void): Promise<number> {

@@ -32,10 +32,15 @@ export function programNode(cluster: Cluster, nodeName: string, adapters: readon
   const { endpoints, skipped } = select(index, nodeName, adapters);
   const programs = endpoints.map((endpoint) => {
     const rules = render(endpoint, index);
-    const a = endpoint.attachment;
-    const nets = [a.network, ...(a.members ?? []).map((m) => m.network)].map((n) => index.networks.get(n));
-    const options: CompileOptions = { ...opts, encapsulations: encapsulationsFor(opts.encapsulations, nets) };
+    const options = endpointOptions(endpoint, index, opts);
     return { endpoint, rules, compiled: compile(rules, options), options };
   });
   return { index, programs, skipped };
+}
+
+/** Compile options of one endpoint: the encapsulations follow its network (and its bond links'). */
+export function endpointOptions(endpoint: Endpoint, index: ClusterIndex, opts: NodeOptions): CompileOptions {
+  const a = endpoint.attachment;
+  const nets = [a.network, ...(a.members ?? []).map((m) => m.network)].map((n) => index.networks.get(n));
+  return { ...opts, encapsulations: encapsulationsFor(opts.encapsulations, nets) };
 }
