@@ -28,7 +28,7 @@ export interface AgentConfig {
 export const DEFAULT_RESYNC_SECONDS = 300;
 
 export const BUILTIN_DRIVERS = ['cmdline', 'netlink', 'dry-run'] as const;
-export const BUILTIN_ADAPTERS = ['accelerated-bridge', 'bond'] as const;
+export const BUILTIN_ADAPTERS = ['accelerated-bridge', 'bond', 'sriov'] as const;
 
 const schema: JSONSchemaType<AgentConfig> = {
   type: 'object',

@@ -26,9 +26,7 @@ export interface Wired {
   readonly driver: TcDriver;
 }
 
-const UNAVAILABLE: Readonly<Record<string, string>> = {
-  netlink: 'the netlink driver is not part of this build yet; use --tc-driver cmdline',
-};
+const UNAVAILABLE: Readonly<Record<string, string>> = {};
 
 export async function wire(cfg: AgentConfig, ports: Ports, importer: Importer = defaultImporter): Promise<Result<Wired>> {
   const container = new Container({ defaultScope: 'Singleton' });

@@ -3,8 +3,8 @@
 // shape, API version and options before its module is bound; any failure is one sentence
 // that names the plugin.
 import { Ajv } from 'ajv';
-import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { exposePluginApi } from './plugin-api-hook.js';
+import { isPathSpec, pluginEntry } from './plugin-path.js';
 import { err, ok, type Result } from '../api/result.js';
 import type { PluginManifest } from '../api/plugin.js';
 
@@ -13,13 +13,17 @@ export type Importer = (specifier: string) => Promise<unknown>;
 export const BUILTIN_PLUGINS: Readonly<Record<string, () => Promise<unknown>>> = {
   'accelerated-bridge': () => import('../../plugins/accelerated-bridge/index.js'),
   bond: () => import('../../plugins/bond/index.js'),
+  sriov: () => import('../../plugins/sriov/index.js'),
   cmdline: () => import('../../drivers/tc-cmdline/index.js'),
   'dry-run': () => import('../../drivers/dry-run/index.js'),
+  netlink: () => import('../../drivers/tc-netlink/index.js'),
 };
 
-/** Node's own import, with paths (./x, /x) made file URLs. */
-export const defaultImporter: Importer = (spec) =>
-  import(spec.startsWith('.') || isAbsolute(spec) ? pathToFileURL(resolve(spec)).href : spec);
+/** Node's own import; a path (./x, /x) is a file or a package directory (plugin-path.ts). */
+export const defaultImporter: Importer = async (spec) => {
+  exposePluginApi();
+  return import(isPathSpec(spec) ? pluginEntry(spec) : spec);
+};
 
 export async function importPlugin(spec: string, importer: Importer): Promise<Result<PluginManifest>> {
   const builtin = BUILTIN_PLUGINS[spec];

@@ -10,11 +10,13 @@ import { wire } from '../agent/container.js';
 import { discoverRepresentors } from '../agent/discover.js';
 import { startHealthServer, type HealthServer } from '../agent/health.js';
 import { createLogger, levelOf } from '../agent/logger.js';
+import { PromMetrics } from '../agent/prom-metrics.js';
 import { adapterResolver, offlineResolver } from '../agent/netdev-resolver.js';
 import type { Reporter, ReconcilerTiming } from '../agent/reconciler.js';
 import { DEFAULT_RESYNC_SECONDS, type AgentConfig } from '../config.js';
 import { changePrinter } from '../report/change-printer.js';
 import { EventReporter, noopEventSink, type EventSink } from '../report/events.js';
+import { MetricsReporter } from '../report/metrics-reporter.js';
 import { RulesDump } from '../report/rules-dump.js';
 import { ManifestSource } from '../watch/manifest-source.js';
 import type { ClusterSource } from '../watch/source.js';
@@ -62,6 +64,8 @@ export async function agentCommand(cfg: AgentConfig, errOut: (s: string) => void
   if (!wired.ok) return fail(2, describeError(wired.error));
   const { adapters, driver } = wired.value;
 
+  // Metrics are served on the health address; without one there is nobody to read them.
+  const metrics = cfg.healthAddress !== undefined && cfg.once !== true ? new PromMetrics() : undefined;
   const store = new ClusterStore();
   let source: ClusterSource;
   let events: EventSink = noopEventSink;
@@ -76,13 +80,16 @@ export async function agentCommand(cfg: AgentConfig, errOut: (s: string) => void
     if (!kc.ok) return fail(1, describeError(kc.error));
     const pre = await preflight(kc.value, opts.preflightTimeoutMs ?? 15_000);
     if (!pre.ok) return fail(1, describeError(pre.error));
-    source = new ApiSource(kc.value, store, logger, opts.informerTiming);
+    const api = new ApiSource(kc.value, store, logger, opts.informerTiming);
+    metrics?.informerRestarts(() => Object.fromEntries(Object.entries(api.stats()).map(([kind, st]) => [kind, st.restarts])));
+    source = api;
     events = new ApiEventSink(kc.value, nodeName, logger);
   }
 
   const reporters: Reporter[] = [new EventReporter(events, nodeName)];
   if (human) reporters.push(changePrinter(out, nodeName, { summary: cfg.once === true }));
   if (cfg.podRulesPath !== undefined) reporters.push(new RulesDump(cfg.podRulesPath, logger));
+  if (metrics) reporters.push(new MetricsReporter(metrics));
   const dryRun = driver.name === 'dry-run';
   const agent = new Agent({
     nodeName,
@@ -119,7 +126,8 @@ export async function agentCommand(cfg: AgentConfig, errOut: (s: string) => void
   let health: HealthServer | undefined;
   if (cfg.healthAddress !== undefined) {
     try {
-      health = await startHealthServer(cfg.healthAddress, () => agent.isReady);
+      metrics?.ready(() => agent.isReady);
+      health = await startHealthServer(cfg.healthAddress, () => agent.isReady, metrics ? () => metrics.render() : undefined);
     } catch (e) {
       await agent.stop();
       return fail(1, `--health-address ${cfg.healthAddress}: ${(e as Error).message}`);

@@ -8,6 +8,7 @@ import { renderCommand } from './render-command.js';
 import { traceCommand } from './trace-command.js';
 import { checkCommand } from './check-command.js';
 import { agentCommand } from './agent-command.js';
+import { statusCommand } from './status-command.js';
 
 export const HELP = `Usage: multi-networkpolicy-tc [command] [flags]
 
@@ -22,12 +23,15 @@ Commands:
   check       <case-file|dir>... [--json]
               run conformance case files at decision level through the compiled TC program
               (all built-in adapters unless --network-plugins is given)
+  status      [--manifests ... | --kubeconfig ...] [--node <name>] [--output text|json]
+              this node's attachments, representors, policies, installed filters with their
+              offload (in_hw) state, and drift (exit 0 in sync, 1 drift or problems)
 
 Flags (as upstream):
   --kubeconfig <path>          kubeconfig file (else --master alone, else in-cluster)
   --master <url>               API server URL
   --hostname-override <name>   this node's name (default: the host name)
-  --network-plugins <a,b>      CNI adapters to enforce (default accelerated-bridge; also: bond)
+  --network-plugins <a,b>      CNI adapters to enforce (default accelerated-bridge; also: bond, sriov)
   --pod-rules-path <dir>       write <dir>/<podUID>/<network>-<representor>.rules
   --tc-driver <name>           cmdline (default), dry-run
   -v <n>                       log verbosity (klog style)
@@ -41,7 +45,7 @@ Flags (ours):
   --plugin <package|path>      load a third-party adapter or driver (repeatable)
   --once                       agent: sync once, print what was applied, exit
   --resync-seconds <n>         agent: full pass that repairs drift every n seconds (default 300)
-  --health-address <host:port> agent: serve /healthz and /readyz
+  --health-address <host:port> agent: serve /healthz, /readyz and /metrics (Prometheus)
 `;
 
 export async function main(argv: readonly string[], out: (s: string) => void, errOut: (s: string) => void): Promise<number> {
@@ -78,8 +82,10 @@ export async function main(argv: readonly string[], out: (s: string) => void, er
         const checkCfg = v['network-plugins'] === undefined ? { ...cfg, networkPlugins: [...BUILTIN_ADAPTERS] } : cfg;
         return await checkCommand(checkCfg, parsed.positionals, v['json'] === true, out);
       }
+      case 'status':
+        return await statusCommand(cfg, { node: s('node'), output: s('output') ?? 'text' }, out);
       default:
-        throw new UsageError(`unknown command '${parsed.command}' (commands: render, trace, check; none runs the agent)`);
+        throw new UsageError(`unknown command '${parsed.command}' (commands: render, trace, check, status; none runs the agent)`);
     }
   } catch (e) {
     if (e instanceof UsageError) {

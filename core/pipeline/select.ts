@@ -24,8 +24,13 @@ export type PureAdapter = Pick<CniAdapter, 'name' | 'handles' | 'attachment'>;
 export function select(index: ClusterIndex, nodeName: string, adapters: readonly PureAdapter[]): Selection {
   const endpoints: Endpoint[] = [];
   const skipped: Skipped[] = [];
+  // one answer per distinct node name, not per pod (50 000 pods sit on a few hundred nodes)
+  const onThisNode = new Map<string, boolean>();
   for (const p of index.pods) {
-    if (!sameNode(p.pod.spec.nodeName ?? '', nodeName)) continue;
+    const node = p.pod.spec.nodeName ?? '';
+    let here = onThisNode.get(node);
+    if (here === undefined) onThisNode.set(node, (here = sameNode(node, nodeName)));
+    if (!here) continue;
     if (!p.eligible) {
       const reason = p.pod.spec.hostNetwork === true ? 'host-network' : 'not-running';
       skipped.push({ pod: p.key, reason, detail: reason === 'host-network' ? 'hostNetwork pods are never policy targets' : `phase ${p.pod.status?.phase ?? 'unknown'}` });

@@ -17,8 +17,13 @@ export type Admitted =
   /** Nothing usable: the key (if known) must leave the cache. */
   | { readonly ok: false; readonly key: string | undefined; readonly error: AgentError };
 
-export function admit(kind: Kind, raw: unknown, source: string): Admitted {
-  const obj = trimObject(kind, raw);
+/**
+ * `trimmed`: `raw` is already trimObject's output (the informers trim before client-node
+ * caches an object). It is then kept as it is, so the store and client-node's cache share one
+ * copy of each object instead of two (docs/performance.md: half the cache's memory).
+ */
+export function admit(kind: Kind, raw: unknown, source: string, trimmed = false): Admitted {
+  const obj = trimmed ? raw : trimObject(kind, raw);
   const key = objectKey(obj);
   const fail = (error: AgentError): Admitted => ({ ok: false, key, error });
   if (kind === 'MultiNetworkPolicy') {

@@ -43,7 +43,7 @@ export class ApiSource implements ClusterSource {
     this.informers = KINDS.map((kind) => {
       const source = `${server}${KIND_INFO[kind].path}`;
       const upsert = (obj: unknown): void => {
-        const a = admit(kind, obj, source);
+        const a = admit(kind, obj, source, true); // the informer trimmed it (see below)
         if (a.ok) {
           if (a.error) this.log.warn({ kind, object: a.key, error: describeError(a.error) }, 'invalid policy kept; it fails closed');
           store.put(kind, a.key, a.value);

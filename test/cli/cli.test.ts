@@ -127,7 +127,7 @@ test('check reports a malformed case file by file and field, exit 2', async () =
 test('an unknown --tc-driver or adapter stops with one line listing the known names', async () => {
   const a = await run('render', '--manifests', EXAMPLES, '--node', 'worker-1', '--network-plugins', 'accelerated-brdge');
   assert.equal(a.code, 2);
-  assert.match(a.err.join('\n'), /accelerated-brdge: unknown --network-plugins value \(known: accelerated-bridge, bond;/);
+  assert.match(a.err.join('\n'), /accelerated-brdge: unknown --network-plugins value \(known: accelerated-bridge, bond, sriov;/);
   const b = await run('--tc-driver', 'netlnk', '--manifests', EXAMPLES);
   assert.equal(b.code, 2);
   assert.match(b.err.join('\n'), /netlnk: unknown --tc-driver value \(known: cmdline, dry-run, netlink/);

@@ -1,0 +1,130 @@
+// RSS of the agent holding the generated cluster: the real agent process (compiled
+// core/cli/run.js, `--master` on the fake API server, `--tc-driver dry-run`, node-0), its
+// memory read from /proc/<pid>/status once its first pass is done and again after a few
+// changes. The fake API server runs in this process, so its copy of the cluster is not
+// counted. The same agent on an empty cluster gives the baseline (node, client-node, pino …).
+//
+//   node <build>/bench/scale/agent-rss.js [--quick] [--json] [--node-arg=--max-semi-space-size=1 …]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { FakeApiServer, type K8sObject } from '../../test/fake-apiserver/server.js';
+import { apiObjects, FULL_SCALE, generate, LOCAL_NODE, QUICK_SCALE, type ScaleParams } from './generate.js';
+
+const BUILD = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface MemorySample {
+  readonly rssMB: number;
+  /** Peak RSS of the process so far (VmHWM). */
+  readonly peakMB: number;
+}
+
+export interface AgentRssResult {
+  readonly params: ScaleParams;
+  readonly empty: MemorySample;
+  readonly loaded: MemorySample & { readonly readyMs: number; readonly firstPassMs: number; readonly endpoints: number };
+  readonly afterChanges: MemorySample & { readonly passes: number };
+}
+
+async function memoryOf(pid: number): Promise<MemorySample> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  return { rssMB: kb('VmRSS') / 1024, peakMB: kb('VmHWM') / 1024 };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface PassLog {
+  readonly ms: number;
+  readonly endpoints: number;
+  readonly at: number;
+}
+
+/** The agent as a DaemonSet would run it, on the API server at `url`; its `pass done` log lines are collected. */
+function startAgent(url: string, nodeArgs: readonly string[] = []): { child: ChildProcess; passes: PassLog[]; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [...nodeArgs, join(BUILD, 'core/cli/run.js'), '--master', url, '--tc-driver', 'dry-run', '--hostname-override', LOCAL_NODE, '--resync-seconds', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  const passes: PassLog[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      const l = JSON.parse(line) as { msg?: string; ms?: number; endpoints?: number };
+      if (l.msg === 'pass done') passes.push({ ms: l.ms ?? 0, endpoints: l.endpoints ?? 0, at: Date.now() });
+    } catch {
+      // not a log line
+    }
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => {
+    if (code !== 0 && code !== null) process.stderr.write(`agent exited ${code}: ${stderr}\n`);
+    r(code);
+  }));
+  return { child, passes, exited };
+}
+
+async function untilPasses(a: { child: ChildProcess; passes: readonly PassLog[] }, n: number, timeoutMs: number): Promise<void> {
+  const t = Date.now();
+  while (a.passes.length < n) {
+    if (a.child.exitCode !== null) throw new Error(`the agent exited (${a.child.exitCode}) before pass ${n}`);
+    if (Date.now() - t > timeoutMs) throw new Error(`the agent did not finish pass ${n} within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+async function stopAgent(a: ReturnType<typeof startAgent>): Promise<void> {
+  a.child.kill('SIGTERM');
+  await a.exited;
+}
+
+export async function agentRss(params: ScaleParams, nodeArgs: readonly string[] = []): Promise<AgentRssResult> {
+  // baseline: the same agent with nothing to hold
+  const emptyServer = await FakeApiServer.start();
+  const e = startAgent(emptyServer.url, nodeArgs);
+  await untilPasses(e, 1, 60_000);
+  await sleep(2000);
+  const empty = await memoryOf(e.child.pid!);
+  await stopAgent(e);
+  await emptyServer.stop();
+
+  const gen = generate(params);
+  const server = await FakeApiServer.start();
+  for (const [resource, obj] of apiObjects(gen)) server.apply(resource, obj);
+  server.compact();
+  const t0 = Date.now();
+  const a = startAgent(server.url, nodeArgs);
+  await untilPasses(a, 1, 600_000);
+  const readyMs = Date.now() - t0;
+  await sleep(3000);
+  const loaded = { ...(await memoryOf(a.child.pid!)), readyMs, firstPassMs: a.passes[0]!.ms, endpoints: a.passes[0]!.endpoints };
+
+  // a few changes through the API: each becomes a pass (their cost is measured in pipeline.ts)
+  const pod = gen.pods.find((p) => !p.local)!;
+  const relabelled = structuredClone(pod.object);
+  (relabelled.metadata['labels'] as Record<string, string>)['tier'] = 'moved';
+  const policy: K8sObject = structuredClone(gen.policies[0]!);
+  (policy.metadata as Record<string, unknown>)['labels'] = { edited: 'yes' };
+  const ns = structuredClone(gen.namespaces[7]!);
+  (ns.metadata['labels'] as Record<string, string>)['team'] = 'team-moved';
+  let n = a.passes.length;
+  for (const [resource, obj] of [['pods', relabelled], ['policies', policy], ['namespaces', ns]] as const) {
+    server.apply(resource, obj);
+    await untilPasses(a, ++n, 60_000);
+    await sleep(700); // past the reconciler's minimum interval, so each change is its own pass
+  }
+  await sleep(2000);
+  const afterChanges = { ...(await memoryOf(a.child.pid!)), passes: a.passes.length };
+  await stopAgent(a);
+  await server.stop();
+  return { params, empty, loaded, afterChanges };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, 'node-arg': { type: 'string', multiple: true } } });
+  const r = await agentRss(values.quick ? QUICK_SCALE : FULL_SCALE, values['node-arg'] ?? []);
+  console.log(values.json ? JSON.stringify(r) : JSON.stringify(r, null, 2));
+}

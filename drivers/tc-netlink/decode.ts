@@ -1,0 +1,135 @@
+// rtnetlink replies → the canonical TC objects, with the cmdline driver's rules of ownership
+// (drivers/tc-cmdline/parse.ts): a flower filter at an owned place (core/pipeline/layout.ts)
+// with a protocol the model names is ours and is read fully; every other filter that has
+// options is foreign, counted and never parsed; the header message the kernel sends before
+// each chain/pref/protocol (no TCA_OPTIONS) is skipped. Pure.
+//
+//   RTM_NEWTFILTER:  tcmsg{ifindex, handle, parent, info = pref<<16 | ethertype (network order)}
+//                    TCA_KIND "flower", TCA_CHAIN u32, TCA_OPTIONS {keys..., TCA_FLOWER_ACT, TCA_FLOWER_FLAGS}
+//   RTM_NEWQDISC:    tcmsg{ifindex, handle, parent}, TCA_KIND "clsact" | "ingress" | ...
+//   RTM_NEWLINK:     ifinfomsg{family, type, ifindex i32, ...}, IFLA_IFNAME
+import type { EthProtocol, Hook, QdiscKind, TcFilter } from '../../core/model/tc.js';
+import { isOwned } from '../../core/pipeline/layout.js';
+import { attrMap, getString, getU32, MalformedMessage } from './attr.js';
+import { ETH_P, IFINFOMSG_LEN, IFLA_IFNAME, RTM, TC_H, TCA, TCMSG_LEN } from './constants.js';
+import { decodeFlowerOptions } from './decode-flower.js';
+import type { NlMsg } from './message.js';
+
+export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: string };
+
+export interface HookFilters {
+  /** Flower filters in the agent's chains and prefs, in the kernel's order. */
+  readonly owned: readonly TcFilter[];
+  /** Every other filter on the hook. */
+  readonly foreign: number;
+}
+
+/** One filter message, ownership not yet decided. */
+export type FilterEntry =
+  | { readonly kind: 'header' }
+  | { readonly kind: 'other'; readonly chain: number; readonly pref: number }
+  | { readonly kind: 'flower'; readonly filter: TcFilter };
+
+interface Tcmsg {
+  readonly ifindex: number;
+  readonly handle: number;
+  readonly parent: number;
+  readonly info: number;
+  readonly attrs: Map<number, Buffer>;
+}
+
+function tcmsg(m: NlMsg, what: string): Tcmsg {
+  if (m.payload.length < TCMSG_LEN) throw new MalformedMessage(`${what}: ${m.payload.length} bytes, shorter than a tcmsg`);
+  return {
+    ifindex: m.payload.readInt32LE(4),
+    handle: m.payload.readUInt32LE(8),
+    parent: m.payload.readUInt32LE(12),
+    info: m.payload.readUInt32LE(16),
+    attrs: attrMap(m.payload.subarray(TCMSG_LEN), what),
+  };
+}
+
+const swap16 = (v: number): number => ((v & 0xff) << 8) | (v >> 8);
+
+/** The model's name of a filter protocol, or undefined for ethertypes it does not name (LLDP, 0x88cc). */
+export function protocolOf(info: number): EthProtocol | undefined {
+  const ethertype = swap16(info & 0xffff);
+  return (Object.keys(ETH_P) as EthProtocol[]).find((p) => ETH_P[p] === ethertype);
+}
+
+/** One RTM_NEWTFILTER message of a dump of `hook`. */
+export function decodeFilterEntry(m: NlMsg, hook: Hook): FilterEntry {
+  if (m.type !== RTM.NEWTFILTER) throw new MalformedMessage(`message type ${m.type} in a filter dump`);
+  const t = tcmsg(m, `${hook} filter message`);
+  const options = t.attrs.get(TCA.OPTIONS);
+  if (options === undefined) return { kind: 'header' };
+  const chainAttr = t.attrs.get(TCA.CHAIN);
+  const chain = chainAttr ? getU32(chainAttr, 'TCA_CHAIN') : 0;
+  const pref = t.info >>> 16;
+  const kindAttr = t.attrs.get(TCA.KIND);
+  const protocol = protocolOf(t.info);
+  if (!kindAttr || getString(kindAttr) !== 'flower' || protocol === undefined) return { kind: 'other', chain, pref };
+  const where = `${hook} filter (chain ${chain} pref ${pref} handle ${t.handle})`;
+  if (t.handle === 0) throw new MalformedMessage(`${where}: a flower filter without a handle`);
+  let o;
+  try {
+    o = decodeFlowerOptions(attrMap(options, `${where} options`));
+  } catch (e) {
+    if (e instanceof MalformedMessage && !e.message.startsWith(where)) throw new MalformedMessage(`${where}: ${e.message}`);
+    throw e;
+  }
+  const filter: TcFilter = { hook, chain, pref, protocol, match: o.match, actions: o.actions, handle: t.handle, ...(o.inHw === undefined ? {} : { inHw: o.inHw }) };
+  return { kind: 'flower', filter };
+}
+
+/** A filter dump of one hook: the owned filters and a count of the rest. */
+export function decodeFilterDump(messages: readonly NlMsg[], hook: Hook): Decoded<HookFilters> {
+  return decoding(() => {
+    const owned: TcFilter[] = [];
+    let foreign = 0;
+    for (const m of messages) {
+      const e = decodeFilterEntry(m, hook);
+      if (e.kind === 'header') continue;
+      if (e.kind === 'flower' && isOwned(hook, e.filter.chain, e.filter.pref)) owned.push(e.filter);
+      else foreign++;
+    }
+    return { owned, foreign };
+  });
+}
+
+/** The qdisc at ffff:fff1 of `ifindex` in a qdisc dump of every device: clsact wins over a plain ingress qdisc. */
+export function decodeQdiscDump(messages: readonly NlMsg[], ifindex: number): Decoded<QdiscKind | null> {
+  return decoding(() => {
+    let found: QdiscKind | null = null;
+    for (const m of messages) {
+      if (m.type !== RTM.NEWQDISC) throw new MalformedMessage(`message type ${m.type} in a qdisc dump`);
+      const t = tcmsg(m, 'qdisc message');
+      if (t.ifindex !== ifindex || t.parent !== TC_H.CLSACT) continue;
+      const kind = t.attrs.get(TCA.KIND);
+      const k = kind ? getString(kind) : '';
+      if (k === 'clsact') found = 'clsact';
+      else if (k === 'ingress' && found === null) found = 'ingress';
+    }
+    return found;
+  });
+}
+
+/** The ifindex in an RTM_NEWLINK reply. */
+export function decodeLink(m: NlMsg): Decoded<{ ifindex: number; name: string }> {
+  return decoding(() => {
+    if (m.type !== RTM.NEWLINK) throw new MalformedMessage(`message type ${m.type} in reply to RTM_GETLINK`);
+    if (m.payload.length < IFINFOMSG_LEN) throw new MalformedMessage(`link message of ${m.payload.length} bytes, shorter than an ifinfomsg`);
+    const attrs = attrMap(m.payload.subarray(IFINFOMSG_LEN), 'link attributes');
+    const name = attrs.get(IFLA_IFNAME);
+    return { ifindex: m.payload.readInt32LE(4), name: name ? getString(name) : '' };
+  });
+}
+
+function decoding<T>(run: () => T): Decoded<T> {
+  try {
+    return { ok: true, value: run() };
+  } catch (e) {
+    if (e instanceof MalformedMessage) return { ok: false, problem: e.message };
+    throw e;
+  }
+}

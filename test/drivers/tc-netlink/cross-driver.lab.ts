@@ -1,0 +1,144 @@
+// Kernel-facing: the netlink and cmdline drivers read one kernel state as the same canonical
+// objects and agree on every compiled program, in both directions. The programs are those
+// `compile` emits (through programNode) for the shared conformance cases (every round:
+// the initial state and each step) and examples/cluster, under three option sets (the
+// default; every encapsulation; stateless with every encapsulation and ct zone 7).
+//
+// Two devices, one program after the other: on device A the even programs are installed
+// by cmdline and the odd ones by netlink, on device B the other way round, so each driver
+// also changes (replace by handle, add, delete) what the other one installed. After each
+// install: the other driver's observe equals the installer's (deepEqual: handles, offload
+// flags and foreign counts too), and diff of the program against it is empty.
+//   /work/shared/lab/run-in-vm.sh --timeout 1800 env -u NODE_EXTRA_CA_CERTS \
+//     node --import tsx --test test/drivers/tc-netlink/cross-driver.lab.ts
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { pino } from 'pino';
+import type { TcDriver } from '../../../core/api/tc-driver.js';
+import { describeError } from '../../../core/api/errors.js';
+import { applyStep, loadCaseFile } from '../../../core/conformance/load-case.js';
+import type { ObservedTc, TcFilter } from '../../../core/model/tc.js';
+import type { Cluster } from '../../../core/model/snapshot.js';
+import { diff } from '../../../core/pipeline/diff.js';
+import { DEFAULT_NODE_OPTIONS, programNode, type NodeOptions } from '../../../core/pipeline/program-node.js';
+import { loadManifests } from '../../../core/source/manifest-files.js';
+import { ExecaExec } from '../../../drivers/shared/execa-exec.js';
+import { CmdlineTcDriver } from '../../../drivers/tc-cmdline/cmdline-driver.js';
+import { openFfiNetlinkSocket } from '../../../drivers/tc-netlink/ffi-socket.js';
+import { NetlinkTcDriver } from '../../../drivers/tc-netlink/netlink-driver.js';
+import { acceleratedBridge, bond } from '../../fixtures/cluster-builder.js';
+
+const CASES = '/work/shared/conformance/cases';
+const EXAMPLES = new URL('../../../examples/cluster', import.meta.url).pathname;
+const VARIANTS: readonly [string, NodeOptions][] = [
+  ['default', DEFAULT_NODE_OPTIONS],
+  ['all-encapsulations', { ...DEFAULT_NODE_OPTIONS, encapsulations: ['untagged', '802.1Q', '802.1ad'] }],
+  ['stateless-zone-7', { stateful: false, ctZone: 7, encapsulations: ['untagged', '802.1Q', '802.1ad'] }],
+];
+
+interface Program {
+  readonly name: string;
+  readonly filters: readonly TcFilter[];
+}
+
+async function programs(): Promise<Program[]> {
+  const out: Program[] = [];
+  const seen = new Set<string>();
+  const add = (name: string, cluster: Cluster, node: string): void => {
+    for (const [variant, opts] of VARIANTS) {
+      for (const p of programNode(cluster, node, [acceleratedBridge, bond], opts).programs) {
+        const key = JSON.stringify(p.compiled.filters);
+        if (p.compiled.filters.length === 0 || seen.has(key)) continue;
+        seen.add(key);
+        out.push({ name: `${name} ${p.endpoint.key} (${variant})`, filters: p.compiled.filters });
+      }
+    }
+  };
+  for (const file of (await readdir(CASES)).filter((f) => f.endsWith('.yaml')).sort()) {
+    const loaded = await loadCaseFile(join(CASES, file));
+    if (!loaded.ok) throw new Error(describeError(loaded.error));
+    const c = loaded.value;
+    let cluster = c.cluster;
+    let externals = c.externals;
+    add(`${file}`, cluster, c.node);
+    c.steps.forEach((s, i) => {
+      ({ cluster, externals } = applyStep(cluster, externals, s));
+      add(`${file} step ${i + 1}`, cluster, c.node);
+    });
+  }
+  const { cluster, errors } = await loadManifests([EXAMPLES]);
+  if (errors.length > 0) throw new Error(errors.map(describeError).join('\n'));
+  add('examples/cluster', cluster, 'worker-1');
+  return out;
+}
+
+const exec = new ExecaExec();
+const logger = pino({ level: 'silent' });
+
+async function sh(file: string, args: string[]): Promise<void> {
+  const r = await exec.run(file, args);
+  assert.equal(r.exitCode, 0, `${file} ${args.join(' ')}: ${r.stderr}`);
+}
+
+function value<T>(r: { ok: true; value: T } | { ok: false; error: Parameters<typeof describeError>[0] }, what: string): T {
+  if (!r.ok) assert.fail(`${what}: ${describeError(r.error)}`);
+  return r.value;
+}
+
+/** observe → diff → apply with one driver until diff is empty; the final observation. */
+async function install(driver: TcDriver, dev: string, filters: readonly TcFilter[]): Promise<ObservedTc> {
+  for (let pass = 0; pass < 3; pass++) {
+    const observed = value(await driver.observe({ name: dev }), `${driver.name} observe ${dev}`);
+    const { plan } = diff(filters, observed);
+    if (plan.ops.length === 0) return observed;
+    value(await driver.apply({ name: dev }, plan), `${driver.name} apply ${dev} (${plan.ops.length} ops)`);
+  }
+  assert.fail(`${driver.name} did not converge on ${dev}`);
+}
+
+if (process.env['KLAB_GUEST'] !== '1') {
+  test('kernel tests run only in the lab VM (KLAB_GUEST=1)', { skip: true }, () => {});
+} else {
+  const all = await programs();
+  const cmdline = new CmdlineTcDriver(exec, logger, {});
+  const netlink = new NetlinkTcDriver(openFfiNetlinkSocket, logger, {});
+  const devs = ['xdrvA', 'xdrvB'];
+  const stats = { programs: all.length, filters: 0, replaces: 0 };
+
+  test('set up two devices', async () => {
+    for (const d of devs) {
+      await sh('ip', ['link', 'add', d, 'type', 'dummy']);
+      await sh('ip', ['link', 'set', d, 'up']);
+    }
+    assert.ok(all.length > 20, `only ${all.length} programs`);
+  });
+
+  all.forEach((p, i) => {
+    test(`${p.name}: ${p.filters.length} filters; installed by either driver, the other reads the same objects and diffs to nothing`, async () => {
+      for (const [d, dev] of devs.entries()) {
+        const [installer, other] = (i + d) % 2 === 0 ? [cmdline, netlink] : [netlink, cmdline];
+        const before = value(await installer.observe({ name: dev }), 'observe before');
+        stats.replaces += diff(p.filters, before).plan.ops.filter((o) => o.op === 'replace').length;
+        const installed = await install(installer, dev, p.filters);
+        const seen = value(await other.observe({ name: dev }), `${other.name} observe`);
+        assert.deepEqual(seen, installed, `${other.name} reads ${dev} as ${installer.name} does`);
+        assert.deepEqual(diff(p.filters, seen).plan.ops, [], `${other.name} sees nothing to change after ${installer.name} installed`);
+      }
+      stats.filters += p.filters.length;
+    });
+  });
+
+  test('removing the last program with either driver leaves nothing the other one sees', async () => {
+    for (const [d, dev] of devs.entries()) {
+      const [installer, other] = d === 0 ? [netlink, cmdline] : [cmdline, netlink];
+      await install(installer, dev, []);
+      assert.deepEqual(value(await other.observe({ name: dev }), 'observe'), { qdisc: null, filters: [], foreign: { ingress: 0, egress: 0 } });
+      await sh('ip', ['link', 'del', dev]);
+    }
+    netlink.dispose();
+    process.stdout.write(`# cross-driver: ${stats.programs} programs, ${stats.filters} filters per device, ${stats.replaces} replaces across drivers\n`);
+  });
+}
