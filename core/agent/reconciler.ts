@@ -32,7 +32,7 @@ import type { TcDriver } from '../api/tc-driver.js';
 import type { Endpoint, Netdev } from '../model/attachment.js';
 import type { Applied, Plan } from '../model/plan.js';
 import type { Snapshot } from '../model/snapshot.js';
-import type { TcFilter } from '../model/tc.js';
+import { filterIdentity, type TcFilter } from '../model/tc.js';
 import { diff } from '../pipeline/diff.js';
 import type { EndpointProgram, NodeOptions, NodeProgram } from '../pipeline/program-node.js';
 import { backoffDelay, type Backoff } from '../watch/backoff.js';
@@ -70,6 +70,8 @@ export interface NetdevProgram {
   readonly programs: readonly EndpointProgram[];
   /** The desired program is installed (known from the last successful observe or apply). */
   readonly inSync: boolean;
+  /** Whether each installed filter (by `filterIdentity`) is offloaded, where the kernel said. */
+  readonly inHw?: ReadonlyMap<string, boolean>;
 }
 
 export interface AppliedChange {
@@ -136,6 +138,9 @@ interface NetdevState {
   failure: { key: string; attempts: number; nextAt: number } | undefined;
   /** Endpoint keys that wanted this netdev when it was last programmed. */
   endpoints: readonly string[];
+  /** Offload state (`in_hw`) of the installed filters by identity, from the last observe (a
+   * filter added since is unknown until the next full pass reads it back). */
+  inHw?: ReadonlyMap<string, boolean>;
 }
 
 export class Reconciler {
@@ -331,7 +336,7 @@ export class Reconciler {
       .filter(([n]) => !conflicts.has(n))
       .map(([netdev, w]) => {
         const st = this.netdevs.get(netdev);
-        return { netdev, filters: w.filters, key: w.key, programs: w.programs, inSync: st !== undefined ? st.appliedKey === w.key && st.failure === undefined : w.key === '' };
+        return { netdev, filters: w.filters, key: w.key, programs: w.programs, inSync: st !== undefined ? st.appliedKey === w.key && st.failure === undefined : w.key === '', ...(st?.inHw ? { inHw: st.inHw } : {}) };
       });
     const result: PassResult = { rev, full, snapshot, program, netdevs, visited: visit.length, applied, failed: failures.length, unavailable, ms: this.now() - started };
     this.stats.passes++;
@@ -376,6 +381,7 @@ export class Reconciler {
     try {
       const observed = await this.deps.driver.observe({ name: netdev });
       if (!observed.ok) return fail('observe', describeError(observed.error), observed.error);
+      st.inHw = offloadState(observed.value.filters);
       const d = diff(want.filters, observed.value);
       if (d.unavailable) log.warn({ problem: d.unavailable }, 'part of the program cannot be installed');
       if (d.plan.ops.length === 0) {
@@ -448,4 +454,10 @@ async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<
     while (i < items.length) await fn(items[i++]!);
   };
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+}
+
+function offloadState(filters: readonly TcFilter[]): ReadonlyMap<string, boolean> {
+  const m = new Map<string, boolean>();
+  for (const f of filters) if (f.inHw !== undefined) m.set(filterIdentity(f), f.inHw);
+  return m;
 }

@@ -12,13 +12,15 @@
 //   ingress chain 0 pref 10000 protocol arp flower action pass
 //   ...
 //
-// Filter lines are the cmdline driver's `tc filter add` arguments after the device name.
+// Filter lines are the cmdline driver's `tc filter add` arguments after the device name,
+// each followed by `# in_hw` or `# not_in_hw` when the kernel reported its offload state.
 // Only a netdev whose program is installed gets its file (re)written; a failed one keeps its old file.
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toBatchLines } from '../../drivers/tc-cmdline/batch.js';
 import type { Logger } from '../api/ports.js';
 import type { EndpointProgram } from '../pipeline/program-node.js';
+import { filterIdentity } from '../model/tc.js';
 import { ruleSetLines } from '../cli/format.js';
 import type { NetdevProgram, PassResult, Reporter } from '../agent/reconciler.js';
 
@@ -27,12 +29,17 @@ export function rulesFileName(network: string, netdev: string): string {
 }
 
 /** The file content for one endpoint on one of its netdevs. Pure and deterministic. */
-export function rulesFileContent(np: Pick<NetdevProgram, 'netdev' | 'filters'>, ep: EndpointProgram): string {
+export function rulesFileContent(np: Pick<NetdevProgram, 'netdev' | 'filters' | 'inHw'>, ep: EndpointProgram): string {
   const e = ep.endpoint;
   const head = `# ${e.pod.namespace}/${e.pod.name} ${e.attachment.interface} on ${e.attachment.network} -> ${np.netdev}`;
   const rules = ruleSetLines(ep.rules).map((l) => `# ${l}`);
   const prefix = `filter add dev ${np.netdev} `;
-  const filters = toBatchLines({ name: np.netdev }, { ops: np.filters.map((filter) => ({ op: 'add' as const, filter })) }).map((l) => (l.startsWith(prefix) ? l.slice(prefix.length) : l));
+  const lines = toBatchLines({ name: np.netdev }, { ops: np.filters.map((filter) => ({ op: 'add' as const, filter })) }).map((l) => (l.startsWith(prefix) ? l.slice(prefix.length) : l));
+  // offload state as the kernel reported it on the last read: in_hw / not_in_hw
+  const filters = lines.map((l, i) => {
+    const hw = np.inHw?.get(filterIdentity(np.filters[i]!));
+    return hw === undefined ? l : `${l}  # ${hw ? 'in_hw' : 'not_in_hw'}`;
+  });
   return [head, ...rules, `qdisc: ${np.filters.length > 0 ? 'clsact' : 'none'}`, 'filters:', ...filters].join('\n') + '\n';
 }
 
