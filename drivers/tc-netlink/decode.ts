@@ -10,9 +10,9 @@
 //   RTM_NEWLINK:     ifinfomsg{family, type, ifindex i32, ...}, IFLA_IFNAME
 import type { EthProtocol, Hook, QdiscKind, TcFilter } from '../../core/model/tc.js';
 import { isOwned } from '../../core/pipeline/layout.js';
-import { attrMap, getString, getU32, MalformedMessage } from './attr.js';
+import { AttrIndex, MalformedMessage } from './attr.js';
 import { ETH_P, IFINFOMSG_LEN, IFLA_IFNAME, RTM, TC_H, TCA, TCMSG_LEN } from './constants.js';
-import { decodeFlowerOptions } from './decode-flower.js';
+import { decodeFlowerOptions, FlowerScratch } from './decode-flower.js';
 import type { NlMsg } from './message.js';
 
 export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: string };
@@ -35,18 +35,21 @@ interface Tcmsg {
   readonly handle: number;
   readonly parent: number;
   readonly info: number;
-  readonly attrs: Map<number, Buffer>;
 }
 
-function tcmsg(m: NlMsg, what: string): Tcmsg {
-  if (m.payload.length < TCMSG_LEN) throw new MalformedMessage(`${what}: ${m.payload.length} bytes, shorter than a tcmsg`);
-  return {
-    ifindex: m.payload.readInt32LE(4),
-    handle: m.payload.readUInt32LE(8),
-    parent: m.payload.readUInt32LE(12),
-    info: m.payload.readUInt32LE(16),
-    attrs: attrMap(m.payload.subarray(TCMSG_LEN), what),
-  };
+/** Reusable attribute indexes for one decode (see AttrIndex). */
+export class DecodeScratch {
+  readonly message = new AttrIndex();
+  readonly options = new AttrIndex();
+  readonly flower = new FlowerScratch();
+}
+
+/** The tcmsg of a TC message; its attributes go into `attrs`. */
+function tcmsg(m: NlMsg, attrs: AttrIndex, what: string): Tcmsg {
+  const p = m.payload;
+  if (p.length < TCMSG_LEN) throw new MalformedMessage(`${what}: ${p.length} bytes, shorter than a tcmsg`);
+  attrs.load(p, TCMSG_LEN, p.length, what);
+  return { ifindex: p.readInt32LE(4), handle: p.readUInt32LE(8), parent: p.readUInt32LE(12), info: p.readUInt32LE(16) };
 }
 
 const swap16 = (v: number): number => ((v & 0xff) << 8) | (v >> 8);
@@ -57,23 +60,22 @@ export function protocolOf(info: number): EthProtocol | undefined {
   return (Object.keys(ETH_P) as EthProtocol[]).find((p) => ETH_P[p] === ethertype);
 }
 
-/** One RTM_NEWTFILTER message of a dump of `hook`. */
-export function decodeFilterEntry(m: NlMsg, hook: Hook): FilterEntry {
+/** One RTM_NEWTFILTER message of a dump of `hook`; throws MalformedMessage. */
+export function decodeFilterEntry(m: NlMsg, hook: Hook, s: DecodeScratch = new DecodeScratch()): FilterEntry {
   if (m.type !== RTM.NEWTFILTER) throw new MalformedMessage(`message type ${m.type} in a filter dump`);
-  const t = tcmsg(m, `${hook} filter message`);
-  const options = t.attrs.get(TCA.OPTIONS);
-  if (options === undefined) return { kind: 'header' };
-  const chainAttr = t.attrs.get(TCA.CHAIN);
-  const chain = chainAttr ? getU32(chainAttr, 'TCA_CHAIN') : 0;
+  const a = s.message;
+  const t = tcmsg(m, a, `${hook} filter message`);
+  if (!a.has(TCA.OPTIONS)) return { kind: 'header' };
+  const chain = a.u32(TCA.CHAIN, 'TCA_CHAIN') ?? 0;
   const pref = t.info >>> 16;
-  const kindAttr = t.attrs.get(TCA.KIND);
   const protocol = protocolOf(t.info);
-  if (!kindAttr || getString(kindAttr) !== 'flower' || protocol === undefined) return { kind: 'other', chain, pref };
+  if (a.string(TCA.KIND) !== 'flower' || protocol === undefined) return { kind: 'other', chain, pref };
   const where = `${hook} filter (chain ${chain} pref ${pref} handle ${t.handle})`;
   if (t.handle === 0) throw new MalformedMessage(`${where}: a flower filter without a handle`);
   let o;
   try {
-    o = decodeFlowerOptions(attrMap(options, `${where} options`));
+    a.nest(TCA.OPTIONS, s.options, `${where} options`);
+    o = decodeFlowerOptions(s.options, s.flower);
   } catch (e) {
     if (e instanceof MalformedMessage && !e.message.startsWith(where)) throw new MalformedMessage(`${where}: ${e.message}`);
     throw e;
@@ -87,8 +89,9 @@ export function decodeFilterDump(messages: readonly NlMsg[], hook: Hook): Decode
   return decoding(() => {
     const owned: TcFilter[] = [];
     let foreign = 0;
+    const s = new DecodeScratch();
     for (const m of messages) {
-      const e = decodeFilterEntry(m, hook);
+      const e = decodeFilterEntry(m, hook, s);
       if (e.kind === 'header') continue;
       if (e.kind === 'flower' && isOwned(hook, e.filter.chain, e.filter.pref)) owned.push(e.filter);
       else foreign++;
@@ -101,12 +104,12 @@ export function decodeFilterDump(messages: readonly NlMsg[], hook: Hook): Decode
 export function decodeQdiscDump(messages: readonly NlMsg[], ifindex: number): Decoded<QdiscKind | null> {
   return decoding(() => {
     let found: QdiscKind | null = null;
+    const attrs = new AttrIndex();
     for (const m of messages) {
       if (m.type !== RTM.NEWQDISC) throw new MalformedMessage(`message type ${m.type} in a qdisc dump`);
-      const t = tcmsg(m, 'qdisc message');
+      const t = tcmsg(m, attrs, 'qdisc message');
       if (t.ifindex !== ifindex || t.parent !== TC_H.CLSACT) continue;
-      const kind = t.attrs.get(TCA.KIND);
-      const k = kind ? getString(kind) : '';
+      const k = attrs.string(TCA.KIND) ?? '';
       if (k === 'clsact') found = 'clsact';
       else if (k === 'ingress' && found === null) found = 'ingress';
     }
@@ -119,9 +122,8 @@ export function decodeLink(m: NlMsg): Decoded<{ ifindex: number; name: string }>
   return decoding(() => {
     if (m.type !== RTM.NEWLINK) throw new MalformedMessage(`message type ${m.type} in reply to RTM_GETLINK`);
     if (m.payload.length < IFINFOMSG_LEN) throw new MalformedMessage(`link message of ${m.payload.length} bytes, shorter than an ifinfomsg`);
-    const attrs = attrMap(m.payload.subarray(IFINFOMSG_LEN), 'link attributes');
-    const name = attrs.get(IFLA_IFNAME);
-    return { ifindex: m.payload.readInt32LE(4), name: name ? getString(name) : '' };
+    const attrs = new AttrIndex().load(m.payload, IFINFOMSG_LEN, m.payload.length, 'link attributes');
+    return { ifindex: m.payload.readInt32LE(4), name: attrs.string(IFLA_IFNAME) ?? '' };
   });
 }
 

@@ -11,8 +11,7 @@
 //   qdisc add/del  RTM_NEWQDISC REQUEST|EXCL|CREATE / RTM_DELQDISC  tcmsg{ifindex, ffff:, parent ffff:fff1}, TCA_KIND "clsact"
 import type { PlanOp } from '../../core/model/plan.js';
 import { canonicalCidr, parseCidr } from '../../core/model/cidr.js';
-import type { EthProtocol, FlowerMatch, Hook, TcAction, TcFilter } from '../../core/model/tc.js';
-import { canonicalCtState } from '../shared/canonical.js';
+import { CT_FLAGS, type EthProtocol, type FlowerMatch, type Hook, type TcAction, type TcFilter } from '../../core/model/tc.js';
 import { NlWriter } from './attr.js';
 import {
   CT_ACT,
@@ -117,29 +116,54 @@ function keys(w: NlWriter, m: FlowerMatch): void {
   }
 }
 
-/** `+trk+new-est` → the flags that must be set (value) and the flags looked at (mask). */
+/** `+trk+new-est` → the flags that must be set (value) and the flags looked at (mask); canonical text only. */
 export function ctStateBits(state: string): { value: number; mask: number } {
-  if (canonicalCtState(state) !== state) bug(`ct_state ${JSON.stringify(state)} is not in canonical form`);
   let value = 0;
   let mask = 0;
-  for (const [, sign, name] of state.matchAll(/([+-])([a-z]+)/g)) {
-    const bit = CT_STATE_BITS[name as keyof typeof CT_STATE_BITS];
-    if (bit === undefined) bug(`ct_state ${JSON.stringify(state)} has an unknown flag ${name}`);
+  let i = 0;
+  while (i < state.length) {
+    const sign = state[i];
+    let j = i + 1;
+    while (j < state.length && state[j] !== '+' && state[j] !== '-') j++;
+    const bit = CT_STATE_BITS[state.slice(i + 1, j) as keyof typeof CT_STATE_BITS];
+    if ((sign !== '+' && sign !== '-') || bit === undefined || (mask & bit) !== 0) bug(`ct_state ${JSON.stringify(state)} is not (+|-)flag...`);
     mask |= bit;
     if (sign === '+') value |= bit;
+    i = j;
   }
-  if (state.replace(/[+-][a-z]+/g, '') !== '' || mask === 0) bug(`ct_state ${JSON.stringify(state)} is not (+|-)flag...`);
+  // canonical: set flags first, then cleared ones, each in CT_FLAGS order (what both readers produce)
+  const canonical = CT_FLAGS.filter((f) => (value & CT_STATE_BITS[f]) !== 0).map((f) => `+${f}`).join('') + CT_FLAGS.filter((f) => (mask & ~value & CT_STATE_BITS[f]) !== 0).map((f) => `-${f}`).join('');
+  if (mask === 0 || canonical !== state) bug(`ct_state ${JSON.stringify(state)} is not in canonical form`);
   return { value, mask };
 }
 
-function address(w: NlWriter, cidr: string, side: 'src' | 'dst'): void {
+const V4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+/** Address and mask bytes of a canonical CIDR (IPv4 without BigInt: programs hold thousands). */
+function addressBytes(cidr: string, what: string): { addr: Buffer; mask: Buffer } {
+  const v4 = V4_CIDR.exec(cidr);
+  if (v4) {
+    const octets = v4.slice(1, 5).map(Number);
+    const len = Number(v4[5]);
+    const a = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
+    const m = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+    // canonical: octets as written by formatIp, host bits clear
+    if (len > 32 || octets.some((o, i) => o > 255 || `${o}` !== v4[i + 1]) || (a & ~m) >>> 0 !== 0) bug(`${what} ${JSON.stringify(cidr)} is not a canonical CIDR`);
+    const addr = Buffer.alloc(4);
+    const mask = Buffer.alloc(4);
+    addr.writeUInt32BE(a);
+    mask.writeUInt32BE(m);
+    return { addr, mask };
+  }
   const net = parseCidr(cidr);
-  if (!net || canonicalCidr(cidr) !== cidr) bug(`${side}_ip ${JSON.stringify(cidr)} is not a canonical CIDR`);
-  const bytes = net.family === 4 ? 4 : 16;
-  const addr = bigBytes(net.addr, bytes);
-  const mask = bigBytes(net.len === 0 ? 0n : ((1n << BigInt(net.len)) - 1n) << BigInt(bytes * 8 - net.len), bytes);
+  if (!net || net.family !== 6 || canonicalCidr(cidr) !== cidr) bug(`${what} ${JSON.stringify(cidr)} is not a canonical CIDR`);
+  return { addr: bigBytes(net.addr, 16), mask: bigBytes(net.len === 0 ? 0n : ((1n << BigInt(net.len)) - 1n) << BigInt(128 - net.len), 16) };
+}
+
+function address(w: NlWriter, cidr: string, side: 'src' | 'dst'): void {
+  const { addr, mask } = addressBytes(cidr, `${side}_ip`);
   const [a, m] =
-    net.family === 4
+    addr.length === 4
       ? side === 'src' ? [TCA_FLOWER.KEY_IPV4_SRC, TCA_FLOWER.KEY_IPV4_SRC_MASK] : [TCA_FLOWER.KEY_IPV4_DST, TCA_FLOWER.KEY_IPV4_DST_MASK]
       : side === 'src' ? [TCA_FLOWER.KEY_IPV6_SRC, TCA_FLOWER.KEY_IPV6_SRC_MASK] : [TCA_FLOWER.KEY_IPV6_DST, TCA_FLOWER.KEY_IPV6_DST_MASK];
   w.bytes(a, addr);
@@ -225,4 +249,38 @@ function uint(n: number, max: number, what: string, min = 0): number {
 
 function bug(problem: string): never {
   throw new Error(`netlink encode: ${problem}`);
+}
+
+// ---- a whole plan
+
+export interface EncodedWindow {
+  /** The window's requests, ifindex and sequence numbers still 0 (see stampWindow). */
+  readonly buf: Buffer;
+  /** Offset of each op's message in buf. */
+  readonly starts: readonly number[];
+}
+
+/**
+ * Every window of a plan encoded up front, so that a value the kernel must never see (a bug
+ * upstream: it throws) stops the apply before the first request is sent. Only the last
+ * request of a window asks for an ACK.
+ */
+export function encodeWindows(ops: readonly PlanOp[], windows: readonly { start: number; end: number }[]): EncodedWindow[] {
+  return windows.map((win) => {
+    const w = new NlWriter(192 * (win.end - win.start));
+    const starts: number[] = [];
+    for (let i = win.start; i < win.end; i++) {
+      starts.push(w.length);
+      encodeOp(w, ops[i]!, 0, 0, i === win.end - 1);
+    }
+    return { buf: w.finish(), starts };
+  });
+}
+
+/** Writes the device and the sequence numbers into an encoded window (in place). */
+export function stampWindow(win: EncodedWindow, ifindex: number, seqs: readonly number[]): void {
+  win.starts.forEach((start, k) => {
+    win.buf.writeUInt32LE(seqs[k]! >>> 0, start + 8);
+    win.buf.writeInt32LE(ifindex, start + 16 + 4); // tcmsg.tcm_ifindex
+  });
 }

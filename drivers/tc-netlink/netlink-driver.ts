@@ -4,7 +4,8 @@
 //
 //   observe:  RTM_GETLINK name → ifindex; RTM_GETQDISC dump → clsact | ingress | none;
 //             RTM_GETTFILTER dump of the ingress hook, and of the egress hook on clsact
-//   apply:    RTM_GETLINK; the plan in windows (windows.ts), each one sendto with only its
+//   apply:    the whole plan encoded first (a bug upstream throws before anything is sent);
+//             RTM_GETLINK; the plan in windows (windows.ts), each one sendto with only its
 //             last op asking for an ACK; stop at the first failed op like `tc -batch`:
 //             later windows are never sent, and the ops after it in its own window (which
 //             the kernel has already run) are undone in reverse order; the error names the
@@ -28,7 +29,7 @@ import { toBatchLines } from '../tc-cmdline/batch.js';
 import { assertIfname } from '../tc-cmdline/ifname.js';
 import { NlWriter } from './attr.js';
 import { decodeFilterDump, decodeFilterEntry, decodeLink, decodeQdiscDump, type HookFilters } from './decode.js';
-import { encodeAddWithHandle, encodeDumpFilters, encodeDumpQdiscs, encodeGetLink, encodeOp } from './encode.js';
+import { encodeAddWithHandle, encodeDumpFilters, encodeDumpQdiscs, encodeGetLink, encodeOp, encodeWindows, stampWindow } from './encode.js';
 import { ENODEV, strerror } from './errno.js';
 import type { NlMsg, NlStatus } from './message.js';
 import { DEFAULT_RECEIVE_TIMEOUT_MS, DEFAULT_WINDOW_OPS, NetlinkOptions } from './options.js';
@@ -92,28 +93,25 @@ export class NetlinkTcDriver implements TcDriver {
   }
 
   async apply(dev: Netdev, plan: Plan): Promise<Result<Applied>> {
-    // the cmdline text of each op: it validates the plan (a bug throws) and names the op in errors
-    const lines = toBatchLines(dev, plan);
-    if (lines.length === 0) return ok(countApplied(plan));
-    const name = dev.name;
+    const name = assertIfname(dev.name);
+    if (plan.ops.length === 0) return ok(countApplied(plan));
+    const windows = planWindows(plan.ops, this.windowOps);
+    const encoded = encodeWindows(plan.ops, windows); // a bug upstream throws here, before anything is sent
+    // the `tc -batch` text of an op names it in errors, as the cmdline driver's do
+    const line = (i: number): string => toBatchLines(dev, { ops: [plan.ops[i]!] })[0]!;
     const s = this.open(name);
     if (!s.ok) return s;
     const ifindex = this.resolve(s.value, name);
     if (!ifindex.ok) return ifindex;
-    const windows = planWindows(plan.ops, this.windowOps);
     this.log.debug({ netdev: name, ops: plan.ops.length, windows: windows.length }, 'netlink plan');
-    for (const win of windows) {
-      const w = new NlWriter(256 * (win.end - win.start));
-      const seqs: number[] = [];
-      for (let i = win.start; i < win.end; i++) {
-        const seq = s.value.nextSeq();
-        seqs.push(seq);
-        encodeOp(w, plan.ops[i]!, ifindex.value, seq, i === win.end - 1);
-      }
-      const r = s.value.exchange(w.finish(), seqs[0]!, seqs[seqs.length - 1]!);
+    for (const [n, win] of windows.entries()) {
+      const enc = encoded[n]!;
+      const seqs = enc.starts.map(() => s.value.nextSeq());
+      stampWindow(enc, ifindex.value, seqs);
+      const r = s.value.exchange(enc.buf, seqs[0]!, seqs[seqs.length - 1]!);
       if (!r.ok) {
-        const unknown = `ops ${win.start + 1}..${win.end} (${lines[win.start]}${win.end - win.start > 1 ? ' ...' : ''}) may or may not have been applied; ops before ${win.start + 1} were`;
-        return this.transportFailed(name, `apply`, r.failure, unknown);
+        const unknown = `ops ${win.start + 1}..${win.end} (${line(win.start)}${win.end - win.start > 1 ? ' ...' : ''}) may or may not have been applied; ops before ${win.start + 1} were`;
+        return this.transportFailed(name, 'apply', r.failure, unknown);
       }
       const failedAt = seqs.findIndex((seq) => r.value.has(seq));
       if (failedAt < 0) continue;
@@ -121,9 +119,9 @@ export class NetlinkTcDriver implements TcDriver {
       const status = r.value.get(seqs[failedAt]!)!;
       // the kernel ran the window's later ops; undo the ones that succeeded, last first
       const ran = seqs.map((seq, k) => ({ k, seq })).filter(({ k, seq }) => k > failedAt && !r.value.has(seq)).map(({ k }) => win.start + k);
-      const notes = this.undo(s.value, name, ifindex.value, plan.ops, lines, ran.reverse());
+      const notes = this.undo(s.value, name, ifindex.value, plan.ops, line, ran.reverse());
       this.log.debug({ netdev: name, line: index + 1, errno: status.errno, undone: ran.length }, 'netlink plan op refused');
-      return err({ code: 'tc-batch-failed', netdev: name, line: index + 1, text: lines[index]!, stderr: [describeStatus(status), ...notes].join('\n') });
+      return err({ code: 'tc-batch-failed', netdev: name, line: index + 1, text: line(index), stderr: [describeStatus(status), ...notes].join('\n') });
     }
     return ok(countApplied(plan));
   }
@@ -186,7 +184,7 @@ export class NetlinkTcDriver implements TcDriver {
    * is deleted again (its handle found by a dump of its chain/pref/protocol), a delete is
    * re-created with its handle. Returns a line per op for the error text.
    */
-  private undo(s: NetlinkSession, name: string, ifindex: number, ops: readonly PlanOp[], lines: readonly string[], indices: readonly number[]): string[] {
+  private undo(s: NetlinkSession, name: string, ifindex: number, ops: readonly PlanOp[], line: (i: number) => string, indices: readonly number[]): string[] {
     if (indices.length === 0) return [];
     const notes: string[] = [];
     let undone = 0;
@@ -194,7 +192,7 @@ export class NetlinkTcDriver implements TcDriver {
       const op = ops[i]!;
       const problem = op.op === 'add' ? this.undoAdd(s, ifindex, op.filter) : op.op === 'delete' ? this.request(s, (w, seq) => encodeAddWithHandle(w, op.filter, op.filter.handle, ifindex, seq)) : `a ${op.op} cannot be undone`;
       if (problem === undefined) undone++;
-      else notes.push(`line ${i + 1} (${lines[i]}) ran after the failed op and could not be undone: ${problem}`);
+      else notes.push(`line ${i + 1} (${line(i)}) ran after the failed op and could not be undone: ${problem}`);
     }
     notes.unshift(`${indices.length} later op(s) of the same netlink batch ran in the kernel; ${undone} undone`);
     if (undone < indices.length) this.log.warn({ netdev: name, notUndone: indices.length - undone }, 'netlink batch partly undone');

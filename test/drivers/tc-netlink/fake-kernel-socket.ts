@@ -10,7 +10,7 @@
 import type { PlanOp } from '../../../core/model/plan.js';
 import type { Hook, TcFilter } from '../../../core/model/tc.js';
 import { EMPTY_STATE, execOp, type KernelFilter, type KernelState } from '../../../drivers/dry-run/fake-kernel.js';
-import { attrMap, getString, getU32, NlWriter } from '../../../drivers/tc-netlink/attr.js';
+import { AttrIndex, attrMap, getString, getU32, NlWriter } from '../../../drivers/tc-netlink/attr.js';
 import { IFINFOMSG_LEN, IFLA_IFNAME, NLM_F, NLMSG, NLMSG_HDRLEN, NLMSGERR_ATTR, RTM, TC_H, TCA, TCMSG_LEN } from '../../../drivers/tc-netlink/constants.js';
 import { protocolOf } from '../../../drivers/tc-netlink/decode.js';
 import { decodeFlowerOptions } from '../../../drivers/tc-netlink/decode-flower.js';
@@ -210,7 +210,8 @@ function planOpOf(m: NlMsg, t: Tcmsg): PlanOp & { filter?: TcFilter } {
   const hook: Hook = t.parent === TC_H.MIN_INGRESS ? 'ingress' : 'egress';
   const chain = t.attrs.get(TCA.CHAIN) ? getU32(t.attrs.get(TCA.CHAIN)!, 'chain') : 0;
   const protocol = protocolOf(t.info)!;
-  const o = decodeFlowerOptions(attrMap(t.attrs.get(TCA.OPTIONS) ?? Buffer.alloc(0), 'options'));
+  const options = t.attrs.get(TCA.OPTIONS) ?? Buffer.alloc(0);
+  const o = decodeFlowerOptions(new AttrIndex().load(options, 0, options.length, 'options'));
   const filter: TcFilter = { hook, chain, pref: t.info >>> 16, protocol, match: o.match, actions: o.actions };
   if (m.type === RTM.DELTFILTER) return { op: 'delete', filter: { ...filter, handle: t.handle } };
   if ((m.flags & NLM_F.EXCL) !== 0) return { op: 'add', filter: t.handle === 0 ? filter : { ...filter, handle: t.handle } };

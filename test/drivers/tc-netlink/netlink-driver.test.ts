@@ -198,7 +198,7 @@ test('a socket that cannot be opened is netlink-failed naming the call', async (
 test('bugs upstream throw before anything is sent: an invalid interface name, a non-canonical value', async () => {
   const { driver, sockets } = setup();
   await assert.rejects(driver.observe({ name: 'bad name' }), /not a valid Linux interface name/);
-  await assert.rejects(driver.apply(dev, { ops: [{ op: 'add', filter: f(10000, 2, '10.0.0.1/24') }] }), /not in canonical form/);
+  await assert.rejects(driver.apply(dev, { ops: [{ op: 'add-qdisc' }, { op: 'add', filter: f(10000, 2, '10.0.0.1/24') }] }), /dst_ip "10.0.0.1\/24" is not a canonical CIDR/);
   assert.equal(sockets.length, 0);
 });
 
