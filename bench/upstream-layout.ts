@@ -14,13 +14,23 @@ export interface LayoutCount {
 
 /** `peerAddresses(peer)`: how many addresses (v4, v6) a selector peer resolves to. */
 export function upstreamLayout(policy: MultiNetworkPolicy, peerAddresses: (peer: PolicyPeer) => { v4: number; v6: number }): LayoutCount {
+  return upstreamLayoutOf([policy], peerAddresses);
+}
+
+/**
+ * Several policies on one interface: upstream merges their rules into one rule set per
+ * direction, so the 4 default drops are counted once per isolated direction.
+ */
+export function upstreamLayoutOf(policies: readonly MultiNetworkPolicy[], peerAddresses: (peer: PolicyPeer) => { v4: number; v6: number }): LayoutCount {
   let filters = 0;
   let prefs = 0;
-  const types = policy.spec.policyTypes ?? ['Ingress', ...(policy.spec.egress?.length ? ['Egress' as const] : [])];
-  for (const type of types) {
+  const typesOf = (policy: MultiNetworkPolicy) => policy.spec.policyTypes ?? ['Ingress', ...(policy.spec.egress?.length ? ['Egress' as const] : [])];
+  for (const type of ['Ingress', 'Egress'] as const) {
+    const isolating = policies.filter((p) => typesOf(p).includes(type));
+    if (isolating.length === 0) continue;
     const used = new Set([300, 301, 302]);
     filters += 4;
-    const rules = type === 'Ingress' ? (policy.spec.ingress ?? []).map((r) => ({ peers: r.from, ports: r.ports })) : (policy.spec.egress ?? []).map((r) => ({ peers: r.to, ports: r.ports }));
+    const rules = isolating.flatMap((policy) => (type === 'Ingress' ? (policy.spec.ingress ?? []).map((r) => ({ peers: r.from, ports: r.ports })) : (policy.spec.egress ?? []).map((r) => ({ peers: r.to, ports: r.ports }))));
     for (const r of rules) {
       const ports = portCount(r.ports);
       if (!r.peers || r.peers.length === 0) {

@@ -26,6 +26,8 @@ export interface AgentRssResult {
   readonly params: ScaleParams;
   readonly empty: MemorySample;
   readonly loaded: MemorySample & { readonly readyMs: number; readonly firstPassMs: number; readonly endpoints: number };
+  /** `idleMs` later, idle (not in --quick). */
+  readonly idle?: MemorySample;
   readonly afterChanges: MemorySample & { readonly passes: number };
 }
 
@@ -81,7 +83,7 @@ async function stopAgent(a: ReturnType<typeof startAgent>): Promise<void> {
   await a.exited;
 }
 
-export async function agentRss(params: ScaleParams, nodeArgs: readonly string[] = []): Promise<AgentRssResult> {
+export async function agentRss(params: ScaleParams, nodeArgs: readonly string[] = [], idleMs = 15_000): Promise<AgentRssResult> {
   // baseline: the same agent with nothing to hold
   const emptyServer = await FakeApiServer.start();
   const e = startAgent(emptyServer.url, nodeArgs);
@@ -101,6 +103,11 @@ export async function agentRss(params: ScaleParams, nodeArgs: readonly string[] 
   const readyMs = Date.now() - t0;
   await sleep(3000);
   const loaded = { ...(await memoryOf(a.child.pid!)), readyMs, firstPassMs: a.passes[0]!.ms, endpoints: a.passes[0]!.endpoints };
+  let idle: MemorySample | undefined;
+  if (idleMs > 0) {
+    await sleep(idleMs); // idle: V8's memory reducer may give back heap it no longer needs
+    idle = await memoryOf(a.child.pid!);
+  }
 
   // a few changes through the API: each becomes a pass (their cost is measured in pipeline.ts)
   const pod = gen.pods.find((p) => !p.local)!;
@@ -120,11 +127,11 @@ export async function agentRss(params: ScaleParams, nodeArgs: readonly string[] 
   const afterChanges = { ...(await memoryOf(a.child.pid!)), passes: a.passes.length };
   await stopAgent(a);
   await server.stop();
-  return { params, empty, loaded, afterChanges };
+  return { params, empty, loaded, ...(idle ? { idle } : {}), afterChanges };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, 'node-arg': { type: 'string', multiple: true } } });
-  const r = await agentRss(values.quick ? QUICK_SCALE : FULL_SCALE, values['node-arg'] ?? []);
+  const r = await agentRss(values.quick ? QUICK_SCALE : FULL_SCALE, values['node-arg'] ?? [], values.quick ? 0 : 15_000);
   console.log(values.json ? JSON.stringify(r) : JSON.stringify(r, null, 2));
 }

@@ -198,7 +198,11 @@ export class Reconciler {
     this.markDirty();
   }
 
-  /** Resolves after the first pass (readiness). */
+  /**
+   * Resolves after the first pass (readiness). Asked later, it resolves with the newest
+   * pass's result: keeping the first one would pin that pass's snapshot and index (at 50 000
+   * pods, a second copy of every pod that has changed since; docs/performance.md).
+   */
   whenFirstPassDone(): Promise<PassResult> {
     return this.firstPass.promise;
   }
@@ -244,6 +248,8 @@ export class Reconciler {
     try {
       const r = await run;
       this.firstPass.resolve(r);
+      // the first promise (and its resolver) would keep this result alive for good
+      this.firstPass = { promise: Promise.resolve(r), resolve: () => undefined };
       return r;
     } catch (e) {
       // A bug in a stage: what this pass should have covered is recomputed in full next time.
