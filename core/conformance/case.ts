@@ -10,11 +10,7 @@ import type { Cluster } from '../model/snapshot.js';
 export type CaseProbe = Probe & { readonly expect: Verdict; readonly note?: string };
 
 /** Objects a step creates or replaces (by kind and `namespace/name`). */
-export interface CaseApply {
-  readonly namespaces: readonly Namespace[];
-  readonly networks: readonly NetworkAttachmentDefinition[];
-  readonly pods: readonly Pod[];
-  readonly policies: readonly MultiNetworkPolicy[];
+export interface CaseApply extends Omit<Cluster, 'invalidPolicies'> {
   readonly externals: readonly External[];
 }
 
