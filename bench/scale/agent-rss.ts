@@ -3,10 +3,13 @@
 // memory read from /proc/<pid>/status once its first pass is done and again after a few
 // changes. The fake API server runs in this process, so its copy of the cluster is not
 // counted. The same agent on an empty cluster gives the baseline (node, client-node, pino …).
+// At the end the agent collects its garbage (heap-probe.ts) and reports its live heap.
 //
 //   node <build>/bench/scale/agent-rss.js [--quick] [--json] [--node-arg=--max-semi-space-size=1 …]
+//   (the environment passes through: MALLOC_ARENA_MAX=2 node … measures that knob)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +32,8 @@ export interface AgentRssResult {
   /** `idleMs` later, idle (not in --quick). */
   readonly idle?: MemorySample;
   readonly afterChanges: MemorySample & { readonly passes: number };
+  /** Then, after two full garbage collections in the agent: what it really holds. */
+  readonly liveHeap: { readonly heapUsedMB: number; readonly heapTotalMB: number; readonly rssMB: number };
 }
 
 async function memoryOf(pid: number): Promise<MemorySample> {
@@ -46,10 +51,11 @@ interface PassLog {
 }
 
 /** The agent as a DaemonSet would run it, on the API server at `url`; its `pass done` log lines are collected. */
-function startAgent(url: string, nodeArgs: readonly string[] = []): { child: ChildProcess; passes: PassLog[]; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [...nodeArgs, join(BUILD, 'core/cli/run.js'), '--master', url, '--tc-driver', 'dry-run', '--hostname-override', LOCAL_NODE, '--resync-seconds', '0'], {
+function startAgent(url: string, nodeArgs: readonly string[] = [], probeOut?: string): { child: ChildProcess; passes: PassLog[]; exited: Promise<number | null> } {
+  const probe = probeOut ? ['--expose-gc', '--import', join(BUILD, 'bench/scale/heap-probe.js')] : [];
+  const child = spawn(process.execPath, [...probe, ...nodeArgs, join(BUILD, 'core/cli/run.js'), '--master', url, '--tc-driver', 'dry-run', '--hostname-override', LOCAL_NODE, '--resync-seconds', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
+    env: { ...process.env, NODE_OPTIONS: '', ...(probeOut ? { MNP_HEAP_PROBE_OUT: probeOut } : {}) },
   });
   const passes: PassLog[] = [];
   createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -97,8 +103,9 @@ export async function agentRss(params: ScaleParams, nodeArgs: readonly string[] 
   const server = await FakeApiServer.start();
   for (const [resource, obj] of apiObjects(gen)) server.apply(resource, obj);
   server.compact();
+  const probeOut = join(await mkdtemp(join(tmpdir(), 'mnp-heap-')), 'heap.json');
   const t0 = Date.now();
-  const a = startAgent(server.url, nodeArgs);
+  const a = startAgent(server.url, nodeArgs, probeOut);
   await untilPasses(a, 1, 600_000);
   const readyMs = Date.now() - t0;
   await sleep(3000);
@@ -125,9 +132,17 @@ export async function agentRss(params: ScaleParams, nodeArgs: readonly string[] 
   }
   await sleep(2000);
   const afterChanges = { ...(await memoryOf(a.child.pid!)), passes: a.passes.length };
+  a.child.kill('SIGUSR2');
+  let liveHeap: AgentRssResult['liveHeap'] | undefined;
+  for (let i = 0; i < 200 && !liveHeap; i++) {
+    await sleep(50);
+    liveHeap = await readFile(probeOut, 'utf8').then((t) => JSON.parse(t) as AgentRssResult['liveHeap'], () => undefined);
+  }
   await stopAgent(a);
   await server.stop();
-  return { params, empty, loaded, ...(idle ? { idle } : {}), afterChanges };
+  await rm(dirname(probeOut), { recursive: true, force: true });
+  if (!liveHeap) throw new Error('the agent did not report its live heap (heap-probe.js)');
+  return { params, empty, loaded, ...(idle ? { idle } : {}), afterChanges, liveHeap };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { offlineResolver } from '../../core/agent/netdev-resolver.js';
 import { Reconciler } from '../../core/agent/reconciler.js';
 import { DEFAULT_NODE_OPTIONS } from '../../core/pipeline/program-node.js';
+import { Interner } from '../../core/watch/intern.js';
 import { ClusterStore } from '../../core/watch/store.js';
 import { builtinAdapters } from '../../test/fixtures/offline-adapters.js';
 import { apiObjects, FULL_SCALE, generate, LOCAL_NODE, QUICK_SCALE, type ScaleParams } from './generate.js';
@@ -52,7 +53,8 @@ export async function memoryBreakdown(params: ScaleParams): Promise<MemoryBreakd
   {
     // the API's JSON, parsed and admitted page by page as the informers do; only the store keeps anything
     const objects = apiObjects(generate(params)).map(([r, o]) => [r, JSON.stringify(o)] as const);
-    for (const [r, text] of objects) putAll(store, [[r, JSON.parse(text)]]);
+    const interner = new Interner(); // one per source, as core/watch/api-source.ts
+    for (const [r, text] of objects) putAll(store, [[r, JSON.parse(text)]], interner);
   }
   step(`store: ${params.pods} pods, ${params.policies} policies, admitted (trimmed, frozen)`);
   const driver = new MemoryTcDriver();

@@ -21,6 +21,7 @@ import { compile } from '../../core/pipeline/compile.js';
 import { DEFAULT_NODE_OPTIONS, endpointOptions } from '../../core/pipeline/program-node.js';
 import { render } from '../../core/pipeline/render.js';
 import { select } from '../../core/pipeline/select.js';
+import { Interner } from '../../core/watch/intern.js';
 import { ClusterStore } from '../../core/watch/store.js';
 import type { K8sObject, Resource } from '../../test/fake-apiserver/server.js';
 import { builtinAdapters } from '../../test/fixtures/offline-adapters.js';
@@ -73,7 +74,8 @@ export async function pipelineBench(params: ScaleParams, repeat: number, profile
   const adapters = await builtinAdapters(['accelerated-bridge']);
   const store = new ClusterStore();
   const a0 = performance.now();
-  putAll(store, apiObjects(gen)); // in the order the informers' initial lists deliver them
+  const interner = new Interner(); // as the API source trims
+  putAll(store, apiObjects(gen), interner); // in the order the informers' initial lists deliver them
   const admitMs = performance.now() - a0;
   const snap = store.snapshot();
 
@@ -188,11 +190,11 @@ export async function pipelineBench(params: ScaleParams, repeat: number, profile
     const times: number[] = [];
     let firstApply: Awaited<ReturnType<typeof pass>> | undefined;
     for (let k = 0; k < repeat; k++) {
-      put(store, c.resource, c.after);
+      put(store, c.resource, c.after, interner);
       const p = await pass();
       times.push(p.ms);
       firstApply ??= p;
-      put(store, c.resource, c.before);
+      put(store, c.resource, c.before, interner);
       await pass();
     }
     const p = firstApply!;

@@ -7,6 +7,7 @@ import type { Logger } from '../api/ports.js';
 import { ok, type Result } from '../api/result.js';
 import { abortable } from './abortable.js';
 import { admit } from './admit.js';
+import { Interner } from './intern.js';
 import { KIND_INFO, KINDS, objectKey, type Kind } from './kinds.js';
 import type { ClusterSource } from './source.js';
 import type { ClusterStore } from './store.js';
@@ -40,6 +41,8 @@ export class ApiSource implements ClusterSource {
     this.log = log.child({ component: 'api-source' });
     const server = kc.getCurrentCluster()?.server ?? '?';
     const lists = listFunctions(kc);
+    // one table for all kinds: pods repeat their namespace's name, container lists, statuses
+    const interner = new Interner();
     this.informers = KINDS.map((kind) => {
       const source = `${server}${KIND_INFO[kind].path}`;
       const upsert = (obj: unknown): void => {
@@ -56,7 +59,7 @@ export class ApiSource implements ClusterSource {
         const key = objectKey(obj);
         if (key) store.remove(kind, key);
       };
-      return new SupervisedInformer<KubernetesObject>(kind, KIND_INFO[kind].path, kc, lists[kind], (raw) => trimObject(kind, raw) as KubernetesObject, { upsert, remove }, timing, log);
+      return new SupervisedInformer<KubernetesObject>(kind, KIND_INFO[kind].path, kc, lists[kind], (raw) => trimObject(kind, raw, interner) as KubernetesObject, { upsert, remove }, timing, log);
     });
   }
 
