@@ -1,10 +1,12 @@
 // Filter economy: filters and (chain, pref) pairs our compiler installs for reference
-// policies, beside what upstream's layout needs for the same policy (bench/upstream-layout.ts),
-// and beside a proposal that would cut more (port chains whenever they save filters, below).
+// policies, beside what upstream's layout needs for the same policy (bench/upstream-layout.ts).
+// Each count is split into what any policy costs (ours: ARP, conntrack, replies, neighbour
+// discovery, catch-all drops, commits; upstream: its default drops) and what carries the policy.
 // Run: node --import tsx bench/filter-economy.ts [--json]
 import { NETWORK_STATUS_ANNOTATION, type MultiNetworkPolicy, type Pod } from '../core/model/k8s.js';
 import type { Cluster } from '../core/model/snapshot.js';
 import type { TcFilter } from '../core/model/tc.js';
+import { REPLY_STATE } from '../core/pipeline/compile.js';
 import { DEFAULT_NODE_OPTIONS, programNode, type NodeOptions } from '../core/pipeline/program-node.js';
 import { selects } from '../core/pipeline/labels.js';
 import { builtinAdapters } from '../test/fixtures/offline-adapters.js';
@@ -94,59 +96,31 @@ export interface Count {
   readonly filters: number;
   /** (hook, chain, pref) tables. */
   readonly prefs: number;
+  /** Of `filters`, those any policy costs, whatever it allows. */
+  readonly fixed: number;
 }
 
 export interface EconomyRow {
   readonly title: string;
   readonly ours: Count;
-  /** The same program had every shared port set its own chain when that saves filters (a proposal). */
-  readonly portChained: Count;
   readonly upstream: Count;
 }
 
 const tables = (fs: readonly TcFilter[]): number => new Set(fs.map((f) => `${f.hook}/${f.chain}/${f.pref}`)).size;
 
 /**
- * What compile would emit if a group of address atoms that share a port set always jumped to
- * a port chain when that saves filters (compile only does so when it also saves hardware
- * tables, FILTERS_PER_TABLE). Computed from the compiled program: verdict-chain allow
- * filters that carry ports are grouped by address atom; atoms with equal port sets would
- * keep one `goto` each, and the chain holds each port once per protocol variant plus a drop.
+ * Filters that do not depend on what the policy allows: the entry chain (ARP, neighbour
+ * discovery, the conntrack dispatch or the drop of a sealed hook, an open hook's commits),
+ * replies and neighbour discovery in the verdict chain, and catch-all drops.
  */
-export function portChainedCount(filters: readonly TcFilter[]): Count {
-  const portOf = (f: TcFilter): string | undefined => (f.match.ipProto !== undefined && f.match.icmpType === undefined ? `${f.match.ipProto}:${f.match.dstPort ? `${f.match.dstPort.start}-${f.match.dstPort.end}` : '*'}` : undefined);
-  const variantOf = (f: TcFilter): string => `${f.protocol}/${f.match.vlanEthType ?? ''}/${f.match.cvlanEthType ?? ''}`;
-  const atoms = new Map<string, { hook: string; variant: string; pref: number; ports: Set<string> }>();
-  for (const f of filters) {
-    if (f.chain !== 10000 || portOf(f) === undefined || f.actions.some((a) => a.kind === 'goto' || a.kind === 'drop')) continue;
-    const key = `${f.hook}|${variantOf(f)}|${f.match.ctState ?? ''}|${f.match.srcIp ?? ''}|${f.match.dstIp ?? ''}`;
-    const a = atoms.get(key) ?? { hook: f.hook, variant: variantOf(f), pref: f.pref, ports: new Set<string>() };
-    a.ports.add(portOf(f)!);
-    atoms.set(key, a);
-  }
-  const groups = new Map<string, { atoms: number; variants: Set<string>; prefs: Set<number>; ports: number }>();
-  for (const a of atoms.values()) {
-    const k = `${a.hook}|${[...a.ports].sort().join(',')}`;
-    const g = groups.get(k) ?? { atoms: 0, variants: new Set<string>(), prefs: new Set<number>(), ports: a.ports.size };
-    g.atoms++;
-    g.variants.add(a.variant);
-    g.prefs.add(a.pref);
-    groups.set(k, g);
-  }
-  let saved = 0;
-  let newTables = 0;
-  for (const g of groups.values()) {
-    const inline = g.atoms * g.ports;
-    const factored = g.atoms + g.variants.size * g.ports + 1;
-    if (factored < inline) {
-      saved += inline - factored;
-      newTables += g.prefs.size + 1;
-    }
-  }
-  return { filters: filters.length - saved, prefs: tables(filters) + newTables };
+export function isFixed(f: TcFilter): boolean {
+  if (f.chain === 0) return true;
+  if (f.match.ctState === REPLY_STATE || f.match.icmpType !== undefined) return true;
+  return f.protocol === 'all' && Object.keys(f.match).length === 0;
 }
 
-export async function filterEconomy(opts: NodeOptions = DEFAULT_NODE_OPTIONS): Promise<EconomyRow[]> {
+/** The target's compiled program for every reference policy, with upstream's count beside it. */
+export async function referencePrograms(opts: NodeOptions = DEFAULT_NODE_OPTIONS): Promise<{ title: string; filters: readonly TcFilter[]; upstream: Count }[]> {
   const adapters = await builtinAdapters(['accelerated-bridge']);
   return REFERENCE_POLICIES.map(({ title, policies }) => {
     const cluster: Cluster = {
@@ -157,15 +131,18 @@ export async function filterEconomy(opts: NodeOptions = DEFAULT_NODE_OPTIONS): P
       invalidPolicies: [],
     };
     const prog = programNode(cluster, 'node-a', adapters, opts).programs.find((x) => x.endpoint.pod.name === 'target')!;
-    const filters = prog.compiled.filters;
     const upstream = upstreamLayoutOf(policies, (peer) => {
       const namespaces = peer.namespaceSelector ? ['app', ...TEAM_NS].filter((ns) => selects(peer.namespaceSelector!, { 'kubernetes.io/metadata.name': ns })) : ['app'];
       const matched = PODS.filter((x) => namespaces.includes(x.metadata.namespace) && (!peer.podSelector || selects(peer.podSelector, x.metadata.labels ?? {})));
       const ips = matched.flatMap((x) => (JSON.parse(x.metadata.annotations![NETWORK_STATUS_ANNOTATION]!) as { ips: string[] }[])[0]!.ips);
       return { v4: ips.filter((i) => !i.includes(':')).length, v6: ips.filter((i) => i.includes(':')).length };
     });
-    return { title, ours: { filters: filters.length, prefs: tables(filters) }, portChained: portChainedCount(filters), upstream };
+    return { title, filters: prog.compiled.filters, upstream };
   });
+}
+
+export async function filterEconomy(opts: NodeOptions = DEFAULT_NODE_OPTIONS): Promise<EconomyRow[]> {
+  return (await referencePrograms(opts)).map(({ title, filters, upstream }) => ({ title, ours: { filters: filters.length, prefs: tables(filters), fixed: filters.filter(isFixed).length }, upstream }));
 }
 
 export const ECONOMY_SETTINGS: readonly { readonly label: string; readonly opts: NodeOptions }[] = [
@@ -176,15 +153,17 @@ export const ECONOMY_SETTINGS: readonly { readonly label: string; readonly opts:
 
 export function economyTable(rows: readonly EconomyRow[]): string {
   const r2 = (x: number): string => x.toFixed(2);
+  const parts = (c: Count): string => `${c.filters} (${c.fixed} + ${c.filters - c.fixed})`;
+  const policyRatio = (o: Count, u: Count): string => (u.filters - u.fixed === 0 ? '-' : r2((o.filters - o.fixed) / (u.filters - u.fixed)));
   const lines = [
-    '| policy | ours filters | upstream filters | ratio | ours chain/pref pairs | upstream prefs | with port chains: filters | ratio | chain/pref pairs |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| policy | ours: filters (fixed + policy) | upstream: filters (default drops + policy) | ratio | policy filters only: ratio | ours chain/pref pairs | upstream prefs |',
+    '|---|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const r of rows) {
-    lines.push(`| ${r.title} | ${r.ours.filters} | ${r.upstream.filters} | ${r2(r.ours.filters / r.upstream.filters)} | ${r.ours.prefs} | ${r.upstream.prefs} | ${r.portChained.filters} | ${r2(r.portChained.filters / r.upstream.filters)} | ${r.portChained.prefs} |`);
-  }
-  const sum = (f: (r: EconomyRow) => number): number => rows.reduce((n, r) => n + f(r), 0);
-  lines.push(`| **all reference policies** | **${sum((r) => r.ours.filters)}** | **${sum((r) => r.upstream.filters)}** | **${r2(sum((r) => r.ours.filters) / sum((r) => r.upstream.filters))}** | ${sum((r) => r.ours.prefs)} | ${sum((r) => r.upstream.prefs)} | **${sum((r) => r.portChained.filters)}** | **${r2(sum((r) => r.portChained.filters) / sum((r) => r.upstream.filters))}** | ${sum((r) => r.portChained.prefs)} |`);
+  for (const r of rows) lines.push(`| ${r.title} | ${parts(r.ours)} | ${parts(r.upstream)} | ${r2(r.ours.filters / r.upstream.filters)} | ${policyRatio(r.ours, r.upstream)} | ${r.ours.prefs} | ${r.upstream.prefs} |`);
+  const sum = (pick: (r: EconomyRow) => Count): Count => rows.reduce((a, r) => ({ filters: a.filters + pick(r).filters, prefs: a.prefs + pick(r).prefs, fixed: a.fixed + pick(r).fixed }), { filters: 0, prefs: 0, fixed: 0 });
+  const o = sum((r) => r.ours);
+  const u = sum((r) => r.upstream);
+  lines.push(`| **all reference policies** | **${parts(o)}** | **${parts(u)}** | **${r2(o.filters / u.filters)}** | **${policyRatio(o, u)}** | ${o.prefs} | ${u.prefs} |`);
   return lines.join('\n');
 }
 

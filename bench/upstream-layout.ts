@@ -10,6 +10,8 @@ import type { MultiNetworkPolicy, PolicyPeer, PolicyPort } from '../core/model/k
 export interface LayoutCount {
   readonly filters: number;
   readonly prefs: number;
+  /** Of `filters`, the default drops (4 per isolated direction): what any policy costs. */
+  readonly fixed: number;
 }
 
 /** `peerAddresses(peer)`: how many addresses (v4, v6) a selector peer resolves to. */
@@ -24,12 +26,14 @@ export function upstreamLayout(policy: MultiNetworkPolicy, peerAddresses: (peer:
 export function upstreamLayoutOf(policies: readonly MultiNetworkPolicy[], peerAddresses: (peer: PolicyPeer) => { v4: number; v6: number }): LayoutCount {
   let filters = 0;
   let prefs = 0;
+  let fixed = 0;
   const typesOf = (policy: MultiNetworkPolicy) => policy.spec.policyTypes ?? ['Ingress', ...(policy.spec.egress?.length ? ['Egress' as const] : [])];
   for (const type of ['Ingress', 'Egress'] as const) {
     const isolating = policies.filter((p) => typesOf(p).includes(type));
     if (isolating.length === 0) continue;
     const used = new Set([300, 301, 302]);
     filters += 4;
+    fixed += 4;
     const rules = isolating.flatMap((policy) => (type === 'Ingress' ? (policy.spec.ingress ?? []).map((r) => ({ peers: r.from, ports: r.ports })) : (policy.spec.egress ?? []).map((r) => ({ peers: r.to, ports: r.ports }))));
     for (const r of rules) {
       const ports = portCount(r.ports);
@@ -56,7 +60,7 @@ export function upstreamLayoutOf(policies: readonly MultiNetworkPolicy[], peerAd
     }
     prefs += used.size;
   }
-  return { filters, prefs };
+  return { filters, prefs, fixed };
 }
 
 function portCount(ports: readonly PolicyPort[] | undefined): number {

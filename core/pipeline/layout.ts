@@ -46,6 +46,18 @@ export const CHAIN_PREF = {
   drop: 9,
 } as const;
 
+/**
+ * Prefs of the owned chains between the protocol prefs and the drop: one allow for a whole
+ * block of addresses (a cover) whose holes, addresses that no rule allows, are dropped first in
+ * the protocol's CHAIN_PREF (compile.ts, partition.ts `coverAtoms`). QinQ has no pref left
+ * before the drop: its allows stay disjoint prefixes in CHAIN_PREF['802.1ad'].
+ */
+export const COVER_PREF = {
+  ip: 6,
+  ipv6: 7,
+  '802.1Q': 8,
+} as const;
+
 /** ICMPv6 neighbour solicitation and advertisement. */
 export const ND_TYPES = [135, 136] as const;
 
@@ -57,3 +69,35 @@ export function isOwned(_hook: Hook, chain: number, pref: number): boolean {
 
 /** Default conntrack zone: one zone keeps the state of a connection that crosses two hooks. */
 export const DEFAULT_CT_ZONE = 0;
+
+/**
+ * The shared-block layout (compile-block.ts): one program on one ingress block bound to
+ * every port of an eswitch. Same owned range; chain 0 entry prefs are reused as follows.
+ *
+ *   chain 0        ARP (and untracked neighbour discovery) pass, as above
+ *                  BLOCK_PREF.untrackedBySource: QinQ from a pod port with isolated egress -> SOURCE_CHAIN
+ *                  BLOCK_PREF.bySource: every frame from such a port -> ct -> SOURCE_CHAIN
+ *                  BLOCK_PREF.unpoliced.*: IP from any other port -> ct -> DESTINATION_CHAIN
+ *   SOURCE_CHAIN   pod egress, keyed by indev: allowed -> DESTINATION_CHAIN, else drop
+ *   DESTINATION_CHAIN  pod ingress, keyed by the pod's addresses: allowed -> commit + pass;
+ *                  other frames to an isolated pod -> drop; frames to anyone else -> commit + pass
+ *   port chains    from BLOCK_PORT_CHAIN_FIRST, shared by every pod with the same port set
+ */
+export const SOURCE_CHAIN = VERDICT_CHAIN;
+export const DESTINATION_CHAIN = 10001;
+export const BLOCK_PORT_CHAIN_FIRST = 10002;
+
+export const BLOCK_PREF = {
+  untrackedBySource: ENTRY_PREF.untracked,
+  bySource: ENTRY_PREF.dispatch,
+  unpoliced: { ip: 10006, ipv6: 10007, '802.1Q': 10008, '802.1ad': 10009 },
+  /** DESTINATION_CHAIN: after the allow prefs (CHAIN_PREF), frames to an isolated pod (by its MAC) that no rule allowed */
+  isolatedDropByMac: 11,
+  /** ... and by address, per protocol, whatever the MAC (broadcast and multicast frames carry unicast datagrams too) */
+  isolatedDrop: { ip: 12, ipv6: 13, '802.1Q': 14, '802.1ad': 15 },
+  /** DESTINATION_CHAIN: everything else is allowed (and committed, so that replies are +est) */
+  rest: { ip: 22, ipv6: 23, '802.1Q': 24, '802.1ad': 25 },
+} as const;
+
+/** Ingress block indexes the agent uses: BLOCK_INDEX_BASE + a 16-bit hash of the switch id. */
+export const BLOCK_INDEX_BASE = 0x6d6e0000;

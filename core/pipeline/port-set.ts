@@ -72,3 +72,64 @@ export function portMatches(s: Exclude<PortSet, 'all'>): PortMatch[] {
   }
   return out;
 }
+
+/** Does `outer` allow every (protocol, port) that `inner` allows? */
+export function portSetIncludes(outer: PortSet, inner: PortSet): boolean {
+  if (outer === 'all') return true;
+  if (inner === 'all') return false;
+  for (const [proto, want] of inner) {
+    const have = outer.get(proto);
+    if (have === undefined) return false;
+    if (have === 'any') continue;
+    if (want === 'any') return false;
+    // both canonical (sorted, disjoint, non-adjacent): each wanted range sits inside one range
+    if (!want.every((r) => have.some((h) => h.start <= r.start && r.end <= h.end))) return false;
+  }
+  return true;
+}
+
+/** How many flower matches `portMatches` gives for a set ('all' needs none: one filter). */
+export function portMatchCount(s: PortSet): number {
+  if (s === 'all') return 1;
+  let n = 0;
+  for (const v of s.values()) n += v === 'any' ? 1 : v.length;
+  return n;
+}
+
+/**
+ * What `outer` allows beyond `inner` (which it includes), as a port set that together with
+ * `inner` allows exactly `outer`: null when nothing is left. Where the difference cannot be
+ * written as ranges ('all' minus some ports, a protocol-only entry minus ranges: port 0 and
+ * ICMP have no range), that part of `outer` stays whole, which is still exact next to `inner`.
+ */
+export function portSetMinus(outer: PortSet, inner: PortSet): PortSet | null {
+  if (inner === 'all') return null;
+  if (outer === 'all') return 'all';
+  const m = new Map<L4Protocol, 'any' | PortRange[]>();
+  for (const proto of PROTOCOLS) {
+    const have = outer.get(proto);
+    if (have === undefined) continue;
+    const take = inner.get(proto);
+    if (take === undefined || (have === 'any' && take !== 'any')) m.set(proto, have === 'any' ? 'any' : [...have]);
+    else if (take !== 'any' && have !== 'any') {
+      const left = subtractRanges(have, take);
+      if (left.length > 0) m.set(proto, left);
+    }
+  }
+  return m.size === 0 ? null : m;
+}
+
+/** Sorted disjoint ranges minus sorted disjoint ranges. */
+function subtractRanges(from: readonly PortRange[], minus: readonly PortRange[]): PortRange[] {
+  const out: PortRange[] = [];
+  for (const r of from) {
+    let start = r.start;
+    for (const x of minus) {
+      if (x.end < start || x.start > r.end) continue;
+      if (x.start > start) out.push({ start, end: x.start - 1 });
+      start = x.end + 1;
+    }
+    if (start <= r.end) out.push({ start, end: r.end });
+  }
+  return out;
+}

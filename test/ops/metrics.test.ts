@@ -97,7 +97,7 @@ test('PromMetrics exports every series in the Prometheus text format', async () 
   m.sync(true, 0.03);
   m.sync(false, 0.2);
   m.applied();
-  m.filtersInstalled('eth5', 27);
+  m.filtersInstalled('eth5', 13);
   m.filtersInstalled('eth6', 3);
   m.forgetRepresentor('eth6');
   m.applyError('apply', 'tc-batch-failed');
@@ -110,7 +110,7 @@ test('PromMetrics exports every series in the Prometheus text format', async () 
     'mnp_tc_sync_duration_seconds_bucket{le="0.05",full="true"} 1',
     'mnp_tc_sync_duration_seconds_count{full="false"} 1',
     'mnp_tc_applies_total 1',
-    'mnp_tc_filters_installed{representor="eth5"} 27',
+    'mnp_tc_filters_installed{representor="eth5"} 13',
     'mnp_tc_apply_errors_total{stage="apply",reason="tc-batch-failed"} 1',
     'mnp_tc_policies{state="valid"} 4',
     'mnp_tc_policies{state="invalid"} 1',
@@ -153,8 +153,8 @@ test('the agent binary (manifests, dry-run driver) serves /metrics, /healthz and
     const lines = body.split('\n');
     for (const l of [
       'mnp_tc_syncs_total{full="true"} 1',
-      'mnp_tc_filters_installed{representor="eth5"} 27',
-      'mnp_tc_filters_installed{representor="eth6"} 84',
+      'mnp_tc_filters_installed{representor="eth5"} 13',
+      'mnp_tc_filters_installed{representor="eth6"} 21',
       'mnp_tc_policies{state="valid"} 4',
       'mnp_tc_pods 6',
       'mnp_tc_attachments{state="enforced"} 5',

@@ -41,7 +41,7 @@ test('status from manifests with nothing installed: every attachment, its repres
   assert.deepEqual(r.out.filter((l) => l.startsWith('== ')).map((l) => l.split(':')[0]), ['== eth5', '== eth6', '== eth7', '== eth8', '== eth9']);
   assert.ok(r.out.includes('== eth5: payments/api-0/net1 on default/data-net'));
   assert.ok(r.out.includes('   ingress: isolated by payments/api-ingress'));
-  assert.ok(r.out.includes('   installed: qdisc none, 0 filters of ours (0 in_hw, 0 not_in_hw); desired 27'));
+  assert.ok(r.out.includes('   installed: qdisc none, 0 filters of ours (0 in_hw, 0 not_in_hw); desired 13'));
   assert.ok(r.out.includes('     qdisc add dev eth5 clsact'));
 });
 

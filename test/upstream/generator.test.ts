@@ -5,7 +5,7 @@
 // model, the verdicts of new connections in every encapsulation.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatNet, parseCidr, subtract } from '../../core/model/cidr.js';
+import { formatNet, overlaps, parseCidr, subtract } from '../../core/model/cidr.js';
 import type { DirectionRules, Grant, RuleSet } from '../../core/model/rules.js';
 import type { TcFilter } from '../../core/model/tc.js';
 import { compile, REPLY_STATE } from '../../core/pipeline/compile.js';
@@ -127,11 +127,19 @@ describe('upstream generator catalog', () => {
     expectVerdicts(filters, 'pass', [['8.8.8.8', 'tcp', 1], ['2001:db8::1', 'sctp', 65535], ['10.0.0.1', 'udp', 53]]);
   });
 
-  test('G8/G10 (bug 2): a Drop rule is an except: those addresses simply have no allow, no filter with an address drops', () => {
+  test('G8/G10 (bug 2): a Drop rule is an except: an address-keyed drop only ever covers addresses no grant allows, and only new connections', () => {
     // upstream's [{ips, Drop}] only ever came from ipBlock.except: here every address but IPS, on PORTS
     const rest = (all: string, holes: string[]) => subtract(parseCidr(all)!, holes.map((h) => parseCidr(h)!)).map(formatNet);
-    const { filters } = compile(egressOnly(grants({ peers: [...rest('0.0.0.0/0', IPS.slice(0, 2)), ...rest('::/0', IPS.slice(2))], ports: PORTS })));
-    assert.ok(filters.every((f) => !(f.actions.some((a) => a.kind === 'drop') && (f.match.dstIp ?? f.match.srcIp) !== undefined)));
+    const peers = [...rest('0.0.0.0/0', IPS.slice(0, 2)), ...rest('::/0', IPS.slice(2))];
+    const { filters } = compile(egressOnly(grants({ peers, ports: PORTS })));
+    const allowed = peers.map((c) => parseCidr(c)!);
+    for (const f of filters) {
+      const addr = f.match.dstIp ?? f.match.srcIp;
+      if (addr === undefined || !f.actions.some((a) => a.kind === 'drop')) continue;
+      assert.equal(f.match.ctState, '+trk+new', `an address drop is for new connections only: ${addr}`);
+      const hole = parseCidr(addr)!;
+      assert.ok(!allowed.some((a) => overlaps(a, hole)), `the dropped ${addr} is allowed by a grant`);
+    }
     expectVerdicts(filters, 'drop', [['192.168.1.2', 'tcp', 6666], ['10.100.1.9', 'udp', 7777], ['2001::1', 'tcp', 6666], ['2001::1000:9', 'udp', 7777]]);
     expectVerdicts(filters, 'pass', [['192.168.1.3', 'tcp', 6666], ['8.8.8.8', 'udp', 7777], ['2001::2', 'tcp', 6666]]);
     expectVerdicts(filters, 'drop', [['192.168.1.3', 'tcp', 80]]);

@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 import type { DirectionRules, Grant, RuleSet } from '../../../core/model/rules.js';
 import { actionsKey, type TcFilter } from '../../../core/model/tc.js';
 import { compile, DEFAULT_COMPILE_OPTIONS, REPLY_STATE, type CompileOptions } from '../../../core/pipeline/compile.js';
-import { CHAIN_PREF, ENTRY_PREF, PORT_CHAIN_FIRST, VERDICT_CHAIN } from '../../../core/pipeline/layout.js';
+import { formatNet, parseCidr, subtract } from '../../../core/model/cidr.js';
+import { CHAIN_PREF, COVER_PREF, ENTRY_PREF, PORT_CHAIN_FIRST, VERDICT_CHAIN } from '../../../core/pipeline/layout.js';
+import { newConntrackTable, skbOf } from '../../../core/tcmodel/conntrack.js';
+import { runHook } from '../../../core/tcmodel/classify.js';
 import { toBatchLines } from '../../../drivers/tc-cmdline/batch.js';
 import { ClusterBuilder, mnp } from '../../fixtures/cluster-builder.js';
 import { renderOf } from './rules-helpers.js';
@@ -32,6 +35,8 @@ const rs = (ingress: DirectionRules | null, egress: DirectionRules | null): Rule
 const dir = (...grants: Grant[]): DirectionRules => ({ policies: ['ns1/p'], grants });
 const grant = (peers: string[], ports: Grant['ports'] = 'all', rule = 0): Grant => ({ policy: 'ns1/p', rule, peers, ports });
 const opts = (over: Partial<CompileOptions>): CompileOptions => ({ ...DEFAULT_COMPILE_OPTIONS, ...over });
+/** `block` minus `holes`, as render writes an ipBlock with except. */
+const subtracted = (block: string, ...holes: string[]): string[] => subtract(parseCidr(block)!, holes.map((h) => parseCidr(h)!)).map(formatNet);
 const isCatchAllDrop = (f: TcFilter): boolean => f.protocol === 'all' && Object.keys(f.match).length === 0 && actionsKey(f.actions) === 'drop';
 const isAllow = (f: TcFilter): boolean => f.chain === VERDICT_CHAIN && f.pref !== CHAIN_PREF.drop && f.match.icmpType === undefined && f.match.ctState !== REPLY_STATE;
 const on = (fs: readonly TcFilter[], hook: TcFilter['hook'], chain?: number) => fs.filter((f) => f.hook === hook && (chain === undefined || f.chain === chain));
@@ -50,6 +55,18 @@ describe('golden programs', () => {
     assert.ok(on(filters, 'ingress').every((f) => f.chain === 0 && f.actions.map((a) => a.kind).join() === 'ct,pass' && f.actions[0]!.kind === 'ct' && f.actions[0]!.commit));
   });
 
+  test('default deny both ways: no conntrack, no verdict chain; ARP and ND pass in chain 0, the rest drops there', () => {
+    const { filters } = compile(rs(dir(), dir()));
+    golden('deny-all-both', filters);
+    assert.ok(filters.every((f) => f.chain === 0 && f.actions.every((a) => a.kind !== 'ct' && a.kind !== 'goto')));
+    for (const hook of ['ingress', 'egress'] as const) {
+      const mine = on(filters, hook);
+      assert.deepEqual(mine.filter((f) => f.actions[0]!.kind === 'drop').map((f) => [f.pref, f.protocol, f.match]), [[ENTRY_PREF.dispatch, 'all', {}]]);
+      // ARP and ND (135, 136) of each encapsulation: 3 + 6
+      assert.equal(mine.filter((f) => actionsKey(f.actions) === 'pass').length, 9);
+    }
+  });
+
   test('allow-all egress: one allow per family and encapsulation, no port chain', () => {
     const { filters } = compile(rs(null, dir(grant(['0.0.0.0/0', '::/0']))));
     golden('allow-all-egress', filters);
@@ -59,7 +76,7 @@ describe('golden programs', () => {
     assert.ok(filters.every((f) => f.chain < PORT_CHAIN_FIRST));
   });
 
-  test('upstream worked example (10.17.0.0/16 except 10.17.0.0/24, TCP 6666): allow prefixes, NO drop for the except', () => {
+  test('upstream worked example (10.17.0.0/16 except 10.17.0.0/24, TCP 6666): one allow for the /16 after a new-connection drop of the /24; QinQ keeps disjoint prefixes', () => {
     const c = new ClusterBuilder()
       .nad('ns1/net1')
       .pod('ns1/target', { interfaces: [{ network: 'ns1/net1', ips: ['192.168.1.2'] }] })
@@ -68,16 +85,46 @@ describe('golden programs', () => {
     const { filters } = compile(renderOf(c));
     golden('upstream-ipblock-except', filters);
     const addressed = filters.filter((f) => f.match.dstIp !== undefined || f.match.srcIp !== undefined);
-    assert.ok(addressed.length > 0);
-    assert.ok(addressed.every((f) => f.actions.every((a) => a.kind !== 'drop')), 'no filter with an address drops');
-    assert.equal(filters.some((f) => f.match.dstIp === '10.17.0.0/24' || f.match.dstIp === '10.17.0.0/16'), false);
+    // untagged and 802.1Q: the hole first (protocol pref), the whole block after it (cover pref)
+    for (const protocol of ['ip', '802.1Q'] as const) {
+      const mine = addressed.filter((f) => f.protocol === protocol);
+      assert.deepEqual(
+        mine.map((f) => `${f.pref} ${f.match.ctState} ${f.match.dstIp} ${f.match.ipProto ?? ''} ${f.match.dstPort?.start ?? ''} ${actionsKey(f.actions)}`),
+        [`${CHAIN_PREF[protocol]} +trk+new 10.17.0.0/24   drop`, `${COVER_PREF[protocol]} +trk+new 10.17.0.0/16 tcp 6666 ct:0:commit|pass`],
+        protocol,
+      );
+    }
+    // QinQ has no cover pref: the /16 minus the /24 as 8 allow prefixes, nothing dropped by address
+    const qinq = addressed.filter((f) => f.protocol === '802.1ad');
+    assert.ok(qinq.every((f) => f.pref === CHAIN_PREF['802.1ad'] && actionsKey(f.actions) === 'pass'));
     assert.deepEqual(
-      [...new Set(addressed.map((f) => f.match.dstIp))],
+      qinq.map((f) => f.match.dstIp),
       ['10.17.1.0/24', '10.17.128.0/17', '10.17.16.0/20', '10.17.2.0/23', '10.17.32.0/19', '10.17.4.0/22', '10.17.64.0/18', '10.17.8.0/21'],
     );
-    // 8 prefixes x 1 port: factoring would cost more than inlining
+    // 1 port: a port chain would cost more than inlining
     assert.ok(filters.every((f) => f.chain <= VERDICT_CHAIN));
-    assert.ok(addressed.every((f) => f.match.ipProto === 'tcp' && f.match.dstPort?.start === 6666 && f.match.dstPort.end === 6666));
+    // the new connections the grants decide, in every encapsulation
+    for (const [dst, port, want] of [['10.17.0.9', 6666, 'drop'], ['10.17.1.9', 6666, 'pass'], ['10.17.255.1', 6666, 'pass'], ['10.17.1.9', 6667, 'drop'], ['10.18.0.1', 6666, 'drop']] as const) {
+      for (const encapsulation of ['untagged', '802.1Q', '802.1ad'] as const) {
+        const frame = { encapsulation, ethertype: 'ip' as const, src: '192.168.1.2', dst, l4: 'tcp' as const, srcPort: 40000, dstPort: port, segment: 'opening' as const };
+        const run = runHook(filters, 'ingress', skbOf(frame), newConntrackTable());
+        assert.ok(run.ok);
+        assert.equal(run.value.verdict, want, `${encapsulation} ${dst}:${port}`);
+      }
+    }
+  });
+
+  test('a hole nobody allows is dropped only as a new connection: replies from it still pass', () => {
+    // egress to 10.17.0.0/16 except 10.17.0.0/24, ingress open: a connection from 10.17.0.9 to the pod is allowed
+    const { filters } = compile(rs(null, dir(grant(subtracted('10.17.0.0/16', '10.17.0.0/24'), [{ protocol: 'TCP', start: 6666, end: 6666 }]))), opts({ encapsulations: ['untagged'] }));
+    const table = newConntrackTable();
+    const opening = { encapsulation: 'untagged' as const, ethertype: 'ip' as const, src: '10.17.0.9', dst: '10.9.9.9', l4: 'tcp' as const, srcPort: 40000, dstPort: 22, segment: 'opening' as const };
+    const inbound = runHook(filters, 'egress', skbOf(opening), table);
+    assert.ok(inbound.ok && inbound.value.verdict === 'pass');
+    const reply = { ...opening, src: '10.9.9.9', dst: '10.17.0.9', srcPort: 22, dstPort: 40000, segment: 'reply-opening' as const };
+    const back = runHook(filters, 'ingress', skbOf(reply), table);
+    assert.ok(back.ok);
+    assert.equal(back.value.verdict, 'pass', 'the reply to 10.17.0.9 is +est, not a new connection into the hole');
   });
 
   test('4 peers x 4 ports in 3 encapsulations share one port chain (48 verdict filters become 12 jumps + 12 port filters)', () => {
@@ -100,11 +147,19 @@ describe('golden programs', () => {
     assert.equal(on(filters, 'ingress', VERDICT_CHAIN).filter((f) => f.match.dstPort !== undefined).length, 0, 'no port inline');
   });
 
-  test('few peers x few ports are inlined: a port chain would not save enough filters', () => {
-    const three = [80, 443, 8080].map((p) => ({ protocol: 'TCP' as const, start: p, end: p }));
-    const { filters } = compile(rs(null, dir(grant(['10.0.0.2/32', '10.0.0.5/32', '10.0.0.9/32'], three))), opts({ encapsulations: ['untagged'] }));
-    assert.ok(filters.every((f) => f.chain < PORT_CHAIN_FIRST));
-    assert.equal(on(filters, 'ingress', VERDICT_CHAIN).filter((f) => f.match.dstPort !== undefined).length, 9);
+  test('a port chain is used as soon as it saves a filter, and not before', () => {
+    const ports = (n: number) => [80, 443, 8080, 8443].slice(0, n).map((p) => ({ protocol: 'TCP' as const, start: p, end: p }));
+    const peers = (n: number) => ['10.0.0.2/32', '10.0.0.5/32', '10.0.0.9/32', '10.0.0.20/32'].slice(0, n);
+    const untagged = opts({ encapsulations: ['untagged'] });
+    const chained = (p: number, q: number): boolean => compile(rs(null, dir(grant(peers(p), ports(q)))), untagged).filters.some((f) => f.chain >= PORT_CHAIN_FIRST);
+    // inline p x q, chained p jumps + q ports + a drop
+    assert.equal(chained(2, 2), false, '4 inline vs 5');
+    assert.equal(chained(2, 3), false, '6 inline vs 6: a tie stays inline (one table less)');
+    assert.equal(chained(3, 3), true, '9 inline vs 7');
+    assert.equal(chained(2, 4), true, '8 inline vs 7');
+    const { filters } = compile(rs(null, dir(grant(peers(3), ports(3)))), untagged);
+    assert.equal(on(filters, 'ingress', VERDICT_CHAIN).filter((f) => f.actions.some((a) => a.kind === 'goto')).length, 3);
+    assert.equal(on(filters, 'ingress', PORT_CHAIN_FIRST).length, 4);
   });
 
   test('different port sets get different port chains, numbered in a stable order', () => {
@@ -161,7 +216,7 @@ describe('golden programs', () => {
 describe('neighbour resolution and the entry chain', () => {
   for (const stateful of [true, false]) {
     test(`${stateful ? 'stateful' : 'stateless'}: ARP of every encapsulation passes in the entry chain before anything meets conntrack`, () => {
-      const { filters } = compile(rs(dir(), dir()), opts({ stateful }));
+      const { filters } = compile(rs(dir(grant(['10.0.0.2/32'])), dir()), opts({ stateful }));
       for (const hook of ['ingress', 'egress'] as const) {
         const entry = on(filters, hook, 0);
         const arp = entry.filter((f) => f.protocol === 'arp' || f.match.vlanEthType === 'arp' || f.match.cvlanEthType === 'arp');
@@ -194,7 +249,7 @@ describe('neighbour resolution and the entry chain', () => {
   });
 
   test('every IP frame of untagged and 802.1Q traffic meets ct at the entry without a ct_state test (double-ct bypass)', () => {
-    const { filters } = compile(rs(dir(), dir()));
+    const { filters } = compile(rs(dir(grant(['10.0.0.2/32'])), dir()));
     for (const hook of ['ingress', 'egress'] as const) {
       const entry = on(filters, hook, 0);
       assert.ok(entry.every((f) => f.match.ctState === undefined));
@@ -205,7 +260,7 @@ describe('neighbour resolution and the entry chain', () => {
   });
 
   test('stateless: ARP and ND pass at the entry and everything else goes to the verdict chain', () => {
-    const { filters } = compile(rs(dir(), null), opts({ stateful: false }));
+    const { filters } = compile(rs(dir(grant(['10.0.0.2/32'])), null), opts({ stateful: false }));
     const entry = on(filters, 'egress', 0);
     assert.equal(entry.at(-1)!.pref, ENTRY_PREF.dispatch);
     assert.deepEqual([entry.at(-1)!.protocol, entry.at(-1)!.match, entry.at(-1)!.actions], ['all', {}, [{ kind: 'goto', chain: VERDICT_CHAIN }]]);
@@ -218,7 +273,7 @@ describe('limits', () => {
     // 1000 groups of four /32 peers and five TCP ports each: every group would like a port chain
     const grants: Grant[] = [];
     for (let g = 0; g < 1000; g++) {
-      const peers = [1, 3, 5, 7].map((h) => `10.${g >> 8}.${g & 255}.${h}/32`);
+      const peers = [1, 66, 131, 196].map((h) => `10.${g >> 8}.${g & 255}.${h}/32`); // far apart: no cover pays
       const ports = [0, 1, 2, 3, 4].map((i) => ({ protocol: 'TCP' as const, start: 20 * g + 2 * i + 1, end: 20 * g + 2 * i + 1 }));
       grants.push(grant(peers, ports, g));
     }
