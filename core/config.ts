@@ -17,6 +17,14 @@ export interface AgentConfig {
   /** ['auto'] (untagged, plus 802.1Q on networks that trunk VLANs) or an explicit list. */
   readonly encapsulations: ('auto' | Encapsulation)[];
   readonly plugins: string[];
+  /**
+   * `per-port` (default): pod egress on each representor's ingress hook, pod ingress on its
+   * egress hook. `shared-block`: both on one ingress block shared by every port of the
+   * eswitch, where a switchdev NIC can offload them (docs/tc-rule-pipeline.md).
+   */
+  readonly layout: 'per-port' | 'shared-block';
+  /** shared-block: the uplink of representors that report no eswitch (`phys_switch_id`). */
+  readonly uplink?: string;
   /** Agent: seconds between full passes that observe every programmed netdev (drift repair); 0 = never. Default 300. */
   readonly resyncSeconds?: number;
   /** Agent: sync once, print what was applied, exit (0 = everything applied). */
@@ -33,7 +41,7 @@ export const BUILTIN_ADAPTERS = ['accelerated-bridge', 'bond', 'sriov'] as const
 const schema: JSONSchemaType<AgentConfig> = {
   type: 'object',
   additionalProperties: false,
-  required: ['networkPlugins', 'tcDriver', 'verbosity', 'stateful', 'ctZone', 'encapsulations', 'plugins'],
+  required: ['networkPlugins', 'tcDriver', 'verbosity', 'stateful', 'ctZone', 'encapsulations', 'plugins', 'layout'],
   properties: {
     kubeconfig: { type: 'string', minLength: 1, nullable: true },
     master: { type: 'string', pattern: '^https?://', nullable: true },
@@ -47,6 +55,8 @@ const schema: JSONSchemaType<AgentConfig> = {
     ctZone: { type: 'integer', minimum: 0, maximum: 65535 },
     encapsulations: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: ['auto', 'untagged', '802.1Q', '802.1ad'] } },
     plugins: { type: 'array', items: { type: 'string', minLength: 1 } },
+    layout: { type: 'string', enum: ['per-port', 'shared-block'] },
+    uplink: { type: 'string', pattern: '^[^/:\\s]{1,15}$', nullable: true },
     resyncSeconds: { type: 'integer', minimum: 0, maximum: 86400, nullable: true },
     once: { type: 'boolean', nullable: true },
     healthAddress: { type: 'string', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]*):[0-9]{1,5}$', nullable: true },
@@ -67,6 +77,8 @@ const FLAG_OF: Record<string, string> = {
   ctZone: '--ct-zone',
   encapsulations: '--encapsulations',
   plugins: '--plugin',
+  layout: '--layout',
+  uplink: '--uplink',
   resyncSeconds: '--resync-seconds',
   once: '--once',
   healthAddress: '--health-address',

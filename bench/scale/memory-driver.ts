@@ -53,7 +53,7 @@ export class MemoryTcDriver implements TcDriver {
       } else if (op.op === 'replace') {
         d.filters.set(op.filter.handle, op.filter);
         replaced++;
-      } else {
+      } else if (op.op === 'delete') {
         d.filters.delete(op.filter.handle);
         deleted++;
       }

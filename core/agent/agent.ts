@@ -10,7 +10,7 @@ import type { NodeOptions } from '../pipeline/program-node.js';
 import type { EventSink } from '../report/events.js';
 import type { ClusterSource } from '../watch/source.js';
 import type { ClusterStore } from '../watch/store.js';
-import { Reconciler, type NetdevResolver, type PassResult, type Reporter, type ReconcilerTiming } from './reconciler.js';
+import { Reconciler, type SharedBlockLayout, type NetdevResolver, type PassResult, type Reporter, type ReconcilerTiming } from './reconciler.js';
 
 export interface AgentParts {
   readonly nodeName: string;
@@ -26,6 +26,8 @@ export interface AgentParts {
   readonly events: EventSink;
   readonly log: Logger;
   readonly timing?: Partial<ReconcilerTiming>;
+  /** Absent: the per-port layout. */
+  readonly layout?: SharedBlockLayout;
 }
 
 export class Agent {
@@ -46,6 +48,7 @@ export class Agent {
       log: parts.log,
       reporters: parts.reporters,
       ...(parts.timing ? { timing: parts.timing } : {}),
+      ...(parts.layout ? { layout: parts.layout } : {}),
     });
   }
 

@@ -3,8 +3,8 @@
 // the `representor-device` the CNI wrote into network-status (each bond member's, for a bond).
 import type { CniAdapter } from '../api/cni-adapter.js';
 import { err, ok, type Result } from '../api/result.js';
-import type { Attachment, Netdev } from '../model/attachment.js';
-import type { NetdevResolver } from './reconciler.js';
+import type { Attachment, Eswitch, Netdev } from '../model/attachment.js';
+import type { NetdevResolver, SharedBlockLayout } from './reconciler.js';
 
 export function adapterResolver(adapters: readonly CniAdapter[]): NetdevResolver {
   return async (ep) => {
@@ -36,3 +36,19 @@ export const offlineResolver: NetdevResolver = async (ep) => {
   }
   return ok(out);
 };
+
+/**
+ * The shared-block layout's view of the host: the adapter that accepted the attachment
+ * names the representor's eswitch (sysfs); an adapter that cannot, or the dry-run driver
+ * (no host), leaves it to the `--uplink` stand-in.
+ */
+export function sharedBlockLayout(adapters: readonly CniAdapter[] | null, uplink: string | undefined): SharedBlockLayout {
+  return {
+    ...(uplink !== undefined ? { uplink } : {}),
+    eswitchOf: async (ep, rep): Promise<Result<Eswitch | null>> => {
+      const a = adapters?.find((x) => x.name === ep.attachment.adapter);
+      if (!a?.eswitchOf) return ok(null);
+      return a.eswitchOf(rep);
+    },
+  };
+}

@@ -29,17 +29,34 @@ import type { CniAdapter } from '../api/cni-adapter.js';
 import type { Logger } from '../api/ports.js';
 import type { Result } from '../api/result.js';
 import type { TcDriver } from '../api/tc-driver.js';
-import type { Endpoint, Netdev } from '../model/attachment.js';
+import type { Endpoint, Eswitch, Netdev } from '../model/attachment.js';
 import type { Applied, Plan } from '../model/plan.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { filterIdentity, type TcFilter } from '../model/tc.js';
 import { diff } from '../pipeline/diff.js';
 import type { EndpointProgram, NodeOptions, NodeProgram } from '../pipeline/program-node.js';
+import { blockTarget, compileSwitch, groupSwitches, standInSwitch, type RepOnSwitch, type SwitchProgram } from '../pipeline/program-switch.js';
 import { backoffDelay, type Backoff } from '../watch/backoff.js';
 import type { ChangeListener } from '../watch/store.js';
 import { emptyScope, isEmptyScope, noteChange, ProgramCache, type ChangeScope } from './incremental-program.js';
 
 export type NetdevResolver = (ep: Endpoint) => Promise<Result<readonly Netdev[]>>;
+
+/** The shared-block layout: programs go to one block per eswitch instead of each netdev. */
+export interface SharedBlockLayout {
+  /** Stand-in uplink for representors that report no eswitch (`--uplink`). */
+  readonly uplink?: string;
+  /** The eswitch of an endpoint's representor; ok(null) when it reports none. */
+  readonly eswitchOf: (ep: Endpoint, rep: Netdev) => Promise<Result<Eswitch | null>>;
+}
+
+/** What one target (a netdev, or a shared block) should carry. */
+interface Want {
+  readonly target: Netdev;
+  readonly filters: readonly TcFilter[];
+  readonly key: string;
+  readonly programs: EndpointProgram[];
+}
 
 export interface ReconcilerTiming {
   /** Wait this long after the first change before a pass, so a burst becomes one pass. */
@@ -65,6 +82,8 @@ export const DEFAULT_RECONCILER_TIMING: ReconcilerTiming = {
 /** What one netdev should carry, and the endpoints that want it. */
 export interface NetdevProgram {
   readonly netdev: string;
+  /** The netdev, or the shared block (with its ports) that `netdev` names. */
+  readonly target?: Netdev;
   readonly filters: readonly TcFilter[];
   readonly key: string;
   readonly programs: readonly EndpointProgram[];
@@ -77,6 +96,8 @@ export interface NetdevProgram {
 export interface AppliedChange {
   readonly rev: number;
   readonly netdev: string;
+  /** What was programmed: the netdev, or a shared block with its ports. */
+  readonly target?: Netdev;
   /** Endpoint keys (`ns/pod/iface`) the netdev serves; empty when its rules are being removed. */
   readonly endpoints: readonly string[];
   readonly plan: Plan;
@@ -130,9 +151,13 @@ export interface ReconcilerDeps {
   readonly timing?: Partial<ReconcilerTiming>;
   readonly reporters?: readonly Reporter[];
   readonly now?: () => number;
+  /** Absent: the per-port layout. */
+  readonly layout?: SharedBlockLayout;
 }
 
 interface NetdevState {
+  /** The target last programmed (a block's ports are needed to remove its program). */
+  target?: Netdev;
   /** Key of the program last confirmed installed; undefined when unknown (adopted at startup). */
   appliedKey: string | undefined;
   failure: { key: string; attempts: number; nextAt: number } | undefined;
@@ -149,6 +174,10 @@ export class Reconciler {
   private readonly now: () => number;
   private readonly netdevs = new Map<string, NetdevState>();
   private readonly resolved = new Map<string, { readonly sig: string; readonly devs: readonly Netdev[] }>();
+  /** Representor → its eswitch (shared-block layout), refreshed on full passes. */
+  private readonly switches = new Map<string, Eswitch | null>();
+  /** Compiled block programs by switch id, reused while their key holds. */
+  private readonly blocks = new Map<string, { key: string; program: SwitchProgram }>();
   /** Endpoints whose representor lookup failed: retried with backoff (the VF may appear later). */
   private readonly unresolved = new Map<string, { attempts: number; nextAt: number }>();
   private enabled = false;
@@ -281,9 +310,10 @@ export class Reconciler {
     const failures: Failure[] = [];
 
     // 1. desired program per netdev
-    const wanted = new Map<string, { filters: readonly TcFilter[]; key: string; programs: EndpointProgram[] }>();
+    const wanted = new Map<string, Want>();
     const conflicts = new Set<string>();
     const unresolved = new Set<string>();
+    const repsOf = new Map<string, readonly Netdev[]>();
     for (const p of program.programs) {
       const devs = await this.resolveNetdevs(p.endpoint, full);
       if (!devs.ok) {
@@ -295,10 +325,14 @@ export class Reconciler {
         continue;
       }
       this.unresolved.delete(p.endpoint.key);
+      if (this.deps.layout) {
+        repsOf.set(p.endpoint.key, devs.value);
+        continue;
+      }
       const key = inc.keys.get(p.endpoint.key)!;
       for (const d of devs.value) {
         const have = wanted.get(d.name);
-        if (!have) wanted.set(d.name, { filters: p.compiled.filters, key, programs: [p] });
+        if (!have) wanted.set(d.name, { target: d, filters: p.compiled.filters, key, programs: [p] });
         else {
           have.programs.push(p);
           if (have.key !== key) conflicts.add(d.name);
@@ -306,8 +340,12 @@ export class Reconciler {
       }
     }
 
+    if (this.deps.layout) {
+      for (const w of await this.blockWants(program.programs, repsOf, inc.keys, full, rev, unresolved, failures)) wanted.set(w.target.name, w);
+    }
+
     // 2. which netdevs to visit
-    const visit: { netdev: string; want: { filters: readonly TcFilter[]; key: string; programs: readonly EndpointProgram[] } }[] = [];
+    const visit: { netdev: string; want: Want }[] = [];
     for (const [netdev, want] of wanted) {
       if (conflicts.has(netdev)) {
         const eps = want.programs.map((p) => p.endpoint);
@@ -320,7 +358,7 @@ export class Reconciler {
       if (wanted.has(netdev)) continue;
       // An endpoint whose representor lookup failed this time may still own it: leave it.
       if (st.endpoints.some((e) => unresolved.has(e))) continue;
-      if (full || this.needsVisit(netdev, '')) visit.push({ netdev, want: { filters: [], key: '', programs: [] } });
+      if (full || this.needsVisit(netdev, '')) visit.push({ netdev, want: { target: st.target ?? { name: netdev }, filters: [], key: '', programs: [] } });
     }
 
     // 3. observe → diff → apply, per netdev
@@ -342,7 +380,7 @@ export class Reconciler {
       .filter(([n]) => !conflicts.has(n))
       .map(([netdev, w]) => {
         const st = this.netdevs.get(netdev);
-        return { netdev, filters: w.filters, key: w.key, programs: w.programs, inSync: st !== undefined ? st.appliedKey === w.key && st.failure === undefined : w.key === '', ...(st?.inHw ? { inHw: st.inHw } : {}) };
+        return { netdev, target: w.target, filters: w.filters, key: w.key, programs: w.programs, inSync: st !== undefined ? st.appliedKey === w.key && st.failure === undefined : w.key === '', ...(st?.inHw ? { inHw: st.inHw } : {}) };
       });
     const result: PassResult = { rev, full, snapshot, program, netdevs, visited: visit.length, applied, failed: failures.length, unavailable, ms: this.now() - started };
     this.stats.passes++;
@@ -368,13 +406,14 @@ export class Reconciler {
   private async visit(
     rev: number,
     netdev: string,
-    want: { filters: readonly TcFilter[]; key: string; programs: readonly EndpointProgram[] },
+    want: Want,
     passLog: Logger,
   ): Promise<{ applied?: boolean; failure?: Failure; unavailable?: string }> {
     const endpoints = want.programs.map((p) => p.endpoint);
     const log = passLog.child({ netdev, pods: [...new Set(endpoints.map((e) => `${e.pod.namespace}/${e.pod.name}`))] });
     const st = this.netdevs.get(netdev) ?? { appliedKey: undefined, failure: undefined, endpoints: [] };
     if (want.programs.length > 0) st.endpoints = want.programs.map((p) => p.endpoint.key);
+    st.target = want.target;
     this.netdevs.set(netdev, st);
     const fail = (stage: Failure['stage'], message: string, error?: AgentError): { failure: Failure } => {
       const attempts = (st.failure?.key === want.key ? st.failure.attempts : 0) + 1;
@@ -385,25 +424,30 @@ export class Reconciler {
       return { failure: this.report({ rev, netdev, endpoints, stage, message, ...(error ? { error } : {}), attempt: attempts, retryInMs }, false) };
     };
     try {
-      const observed = await this.deps.driver.observe({ name: netdev });
+      const observed = await this.deps.driver.observe(want.target);
       if (!observed.ok) return fail('observe', describeError(observed.error), observed.error);
       st.inHw = offloadState(observed.value.filters);
       const d = diff(want.filters, observed.value);
       if (d.unavailable) log.warn({ problem: d.unavailable }, 'part of the program cannot be installed');
+      // A block port that cannot be bound leaves frames entering there unpoliced: not in
+      // sync, retried with backoff (whoever holds the port may let go of it).
+      const unbound = want.target.block !== undefined && d.unavailable !== undefined;
       if (d.plan.ops.length === 0) {
+        if (unbound) return { ...fail('apply', d.unavailable!), unavailable: d.unavailable! };
         this.succeeded(netdev, st, want.key);
         return d.unavailable ? { unavailable: d.unavailable } : {};
       }
       const drift = st.appliedKey === want.key && st.failure === undefined;
       if (drift) log.warn({ ops: d.plan.ops.length }, 'installed rules drifted; repairing');
-      const r = await this.deps.driver.apply({ name: netdev }, d.plan);
+      const r = await this.deps.driver.apply(want.target, d.plan);
       if (!r.ok) return fail('apply', describeError(r.error), r.error);
       this.stats.applies++;
       this.succeeded(netdev, st, want.key);
       log.info({ ...r.value, removal: want.programs.length === 0 }, 'rules applied');
       log.debug({ plan: d.plan.ops.map((o) => o.op) }, 'plan');
-      const change: AppliedChange = { rev, netdev, endpoints: want.programs.map((p) => p.endpoint.key), plan: d.plan, applied: r.value, drift };
+      const change: AppliedChange = { rev, netdev, target: want.target, endpoints: want.programs.map((p) => p.endpoint.key), plan: d.plan, applied: r.value, drift };
       for (const rep of this.deps.reporters ?? []) rep.applied?.(change);
+      if (unbound) return { applied: true, ...fail('apply', d.unavailable!), unavailable: d.unavailable! };
       return { applied: true, ...(d.unavailable ? { unavailable: d.unavailable } : {}) };
     } catch (e) {
       // A bug (a driver or stage threw): recorded like a failure, never fatal to the agent.
@@ -416,6 +460,76 @@ export class Reconciler {
     st.failure = undefined;
     if (key === '') this.netdevs.delete(netdev);
     else st.appliedKey = key;
+  }
+
+  /**
+   * Shared-block layout: the endpoints' representors grouped by eswitch, one program per
+   * switch's block. A representor whose switch cannot be told fails its endpoint like a
+   * failed lookup (retried; whatever it had stays).
+   */
+  private async blockWants(
+    programs: readonly EndpointProgram[],
+    repsOf: ReadonlyMap<string, readonly Netdev[]>,
+    keys: ReadonlyMap<string, string>,
+    full: boolean,
+    rev: number,
+    unresolved: Set<string>,
+    failures: Failure[],
+  ): Promise<Want[]> {
+    const layout = this.deps.layout!;
+    if (full) this.switches.clear();
+    const onSwitch = new Map<string, { rep: string; eswitch: Eswitch | null }[]>();
+    const standIn = new Set<string>();
+    for (const p of programs) {
+      const devs = repsOf.get(p.endpoint.key);
+      if (!devs) continue;
+      const mine: { rep: string; eswitch: Eswitch | null }[] = [];
+      let problem: string | undefined;
+      for (const d of devs) {
+        let sw = this.switches.get(d.name);
+        if (sw === undefined) {
+          const r = await layout.eswitchOf(p.endpoint, d).catch((e: unknown): Result<Eswitch | null> => ({ ok: false, error: { code: 'representor-not-found', device: d.name, cause: String(e) } }));
+          if (!r.ok) {
+            problem = describeError(r.error);
+            break;
+          }
+          sw = r.value;
+          this.switches.set(d.name, sw);
+        }
+        if (sw === null && layout.uplink === undefined) {
+          problem = `representor ${d.name} reports no eswitch (phys_switch_id), so its shared block is unknown; set --uplink to put such ports on one stand-in switch`;
+          break;
+        }
+        if (sw === null) standIn.add(d.name);
+        mine.push({ rep: d.name, eswitch: sw });
+      }
+      if (problem !== undefined) {
+        unresolved.add(p.endpoint.key);
+        const attempts = (this.unresolved.get(p.endpoint.key)?.attempts ?? 0) + 1;
+        const retryInMs = backoffDelay(this.timing.retry, attempts - 1);
+        this.unresolved.set(p.endpoint.key, { attempts, nextAt: this.now() + retryInMs });
+        failures.push(this.report({ rev, endpoints: [p.endpoint], stage: 'resolve', message: problem, attempt: attempts, retryInMs }));
+        continue;
+      }
+      onSwitch.set(p.endpoint.key, mine);
+    }
+    const stand = layout.uplink !== undefined ? standInSwitch(layout.uplink, [...standIn]) : undefined;
+    const reps = (ep: Endpoint): RepOnSwitch[] | undefined => onSwitch.get(ep.key)?.map((r) => ({ rep: r.rep, eswitch: r.eswitch ?? stand! }));
+    const out: Want[] = [];
+    const live = new Set<string>();
+    for (const g of groupSwitches(programs, reps, this.deps.nodeOptions.ctZone)) {
+      const key = JSON.stringify([g.block, g.ctZone, g.members.map((m) => [m.endpoint, keys.get(m.endpoint), m.ports]), g.receivers.map((m) => [m.endpoint, keys.get(m.endpoint), m.addresses, m.mac])]);
+      let cached = this.blocks.get(g.eswitch.id);
+      if (!cached || cached.key !== key) {
+        cached = { key, program: compileSwitch(g, this.deps.nodeOptions.stateful) };
+        this.blocks.set(g.eswitch.id, cached);
+      }
+      live.add(g.eswitch.id);
+      const sp = cached.program;
+      out.push({ target: blockTarget(sp), filters: sp.compiled.filters, key, programs: [...sp.programs] });
+    }
+    for (const id of this.blocks.keys()) if (!live.has(id)) this.blocks.delete(id);
+    return out;
   }
 
   private async resolveNetdevs(ep: Endpoint, refresh: boolean): Promise<Result<readonly Netdev[]>> {

@@ -1,6 +1,6 @@
 // Plugin contract: a CNI adapter maps pod interfaces of the CNI types it handles to the
 // netdevs (VF representors) that enforce them.
-import type { Attachment, Netdev, NetworkAttachment, NetworkStatusEntry } from '../model/attachment.js';
+import type { Attachment, Eswitch, Netdev, NetworkAttachment, NetworkStatusEntry } from '../model/attachment.js';
 import type { Pod } from '../model/k8s.js';
 import type { Result } from './result.js';
 
@@ -22,4 +22,10 @@ export interface CniAdapter {
   attachment(pod: Pod, net: NetworkAttachment, status: NetworkStatusEntry, ctx: AdapterContext): Result<Attachment>;
   /** Reads the host (sysfs) to find the netdevs that enforce the attachment. */
   resolveNetdevs(a: Attachment): Promise<Result<readonly Netdev[]>>;
+  /**
+   * Shared-block layout only: the eswitch of a representor this adapter resolved (its
+   * uplink and sibling ports, from sysfs); ok(null) when it reports none (not in switchdev
+   * mode, a veth). Optional: without it, or on null, `--uplink` names a stand-in switch.
+   */
+  eswitchOf?(rep: Netdev): Promise<Result<Eswitch | null>>;
 }

@@ -11,7 +11,7 @@ import { discoverRepresentors } from '../agent/discover.js';
 import { startHealthServer, type HealthServer } from '../agent/health.js';
 import { createLogger, levelOf } from '../agent/logger.js';
 import { PromMetrics } from '../agent/prom-metrics.js';
-import { adapterResolver, offlineResolver } from '../agent/netdev-resolver.js';
+import { adapterResolver, offlineResolver, sharedBlockLayout } from '../agent/netdev-resolver.js';
 import type { Reporter, ReconcilerTiming } from '../agent/reconciler.js';
 import { DEFAULT_RESYNC_SECONDS, type AgentConfig } from '../config.js';
 import { changePrinter } from '../report/change-printer.js';
@@ -101,6 +101,7 @@ export async function agentCommand(cfg: AgentConfig, errOut: (s: string) => void
     resolve: dryRun ? offlineResolver : adapterResolver(adapters),
     ...(dryRun ? {} : { discover: () => discoverRepresentors(sysfs) }),
     nodeOptions: nodeOptions(cfg),
+    ...(cfg.layout === 'shared-block' ? { layout: sharedBlockLayout(dryRun ? null : adapters, cfg.uplink) } : {}),
     reporters,
     events,
     log: logger,

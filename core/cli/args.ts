@@ -14,6 +14,8 @@ export const FLAG_SPEC = {
   stateless: { type: 'boolean' },
   'ct-zone': { type: 'string' },
   encapsulations: { type: 'string' },
+  layout: { type: 'string' },
+  uplink: { type: 'string' },
   plugin: { type: 'string', multiple: true },
   // agent
   'resync-seconds': { type: 'string' },
@@ -65,6 +67,7 @@ export function configInput(v: ParsedArgs['values']): Record<string, unknown> {
     stateful: v['stateless'] !== true,
     ctZone: num('ct-zone', 0),
     encapsulations: list(str('encapsulations')) ?? ['auto'],
+    layout: str('layout') ?? 'per-port',
     plugins: (v['plugin'] as string[] | undefined) ?? [],
   };
   if (str('kubeconfig') !== undefined) out['kubeconfig'] = str('kubeconfig');
@@ -74,6 +77,7 @@ export function configInput(v: ParsedArgs['values']): Record<string, unknown> {
   if (v['manifests'] !== undefined) out['manifests'] = v['manifests'];
   if (str('resync-seconds') !== undefined) out['resyncSeconds'] = num('resync-seconds', 0);
   if (v['once'] === true) out['once'] = true;
+  if (str('uplink') !== undefined) out['uplink'] = str('uplink');
   if (str('health-address') !== undefined) out['healthAddress'] = str('health-address');
   return out;
 }

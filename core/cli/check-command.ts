@@ -8,7 +8,7 @@ import { decide } from '../conformance/decide.js';
 import { applyStep, loadCaseFile } from '../conformance/load-case.js';
 import type { CaseProbe } from '../conformance/case.js';
 import { programNode } from '../pipeline/program-node.js';
-import { nodeOptions, offlineAdapters, UsageError } from './offline.js';
+import { nodeOptions, offlineAdapters, offlineSwitches, UsageError } from './offline.js';
 
 export interface ProbeResult {
   readonly case: string;
@@ -51,8 +51,9 @@ export async function runCases(cfg: AgentConfig, paths: readonly string[]): Prom
     let externals = c.externals;
     const run = (probes: readonly CaseProbe[], step: number | null): void => {
       const np = programNode(cluster, c.node, adapters, opts);
+      const switches = offlineSwitches(cfg, np);
       probes.forEach((p, i) => {
-        const d = decide(np, externals, p, 40000 + i);
+        const d = decide(np, externals, p, 40000 + i, switches);
         const got = d.problem ? 'error' : d.verdict;
         results.push({
           case: c.name,

@@ -38,10 +38,14 @@ Flags (as upstream):
 Flags (ours):
   --manifests <file|dir>       read objects from files instead of the API server (repeatable)
   --stateless                  no conntrack: replies need their own allow rules
-  --ct-zone <n>                conntrack zone (default 0)
   --encapsulations <list>      auto (default: untagged, plus 802.1Q on networks with a VLAN
                                trunk) or a list of untagged,802.1Q,802.1ad to police; frames of
                                other encapsulations are dropped where a direction is isolated
+  --layout <name>              per-port (default: pod ingress on each representor's egress
+                               hook) or shared-block (both directions on one ingress block per
+                               eswitch, where a switchdev NIC can offload them)
+  --uplink <netdev>            shared-block: uplink for representors without a phys_switch_id
+  --ct-zone <n>                conntrack zone (default 0; shared-block: the first switch's)
   --plugin <package|path>      load a third-party adapter or driver (repeatable)
   --once                       agent: sync once, print what was applied, exit
   --resync-seconds <n>         agent: full pass that repairs drift every n seconds (default 300)

@@ -4,6 +4,7 @@ import { describeError } from '../api/errors.js';
 import type { Attachment } from '../model/attachment.js';
 import type { Cluster } from '../model/snapshot.js';
 import { programNode, type NodeOptions, type NodeProgram } from '../pipeline/program-node.js';
+import { programSwitches, standInSwitch, type SwitchProgram } from '../pipeline/program-switch.js';
 import type { Encapsulation } from '../pipeline/compile.js';
 import { loadManifests } from '../source/manifest-files.js';
 import type { AgentConfig } from '../config.js';
@@ -54,3 +55,14 @@ export function offlineNetdevs(a: Attachment): string[] {
   return a.members && a.members.length > 0 ? a.members.map(own) : [own(a)];
 }
 export { nodeOptions as compileOptions };
+
+/**
+ * The shared-block layout offline (`--layout shared-block`): every representor on one
+ * stand-in switch whose uplink is `--uplink` (default `uplink`). Undefined for per-port.
+ */
+export function offlineSwitches(cfg: AgentConfig, np: NodeProgram): SwitchProgram[] | undefined {
+  if (cfg.layout !== 'shared-block') return undefined;
+  const reps = new Map(np.programs.map((p) => [p.endpoint.key, offlineNetdevs(p.endpoint.attachment)]));
+  const sw = standInSwitch(cfg.uplink ?? 'uplink', [...reps.values()].flat());
+  return programSwitches(np.programs, (ep) => reps.get(ep.key)?.map((rep) => ({ rep, eswitch: sw })), { stateful: cfg.stateful, ctZoneBase: cfg.ctZone });
+}

@@ -3,7 +3,8 @@ import { toBatchLines } from '../../drivers/tc-cmdline/batch.js';
 import type { AgentConfig } from '../config.js';
 import { diff } from '../pipeline/diff.js';
 import { programSummary, ruleSetLines } from './format.js';
-import { loadCluster, offlineNetdevs, programFor, UsageError } from './offline.js';
+import { blockTarget } from '../pipeline/program-switch.js';
+import { loadCluster, offlineNetdevs, offlineSwitches, programFor, UsageError } from './offline.js';
 
 const NOTHING_INSTALLED = { qdisc: null, filters: [], foreign: { ingress: 0, egress: 0 } } as const;
 
@@ -12,10 +13,16 @@ export async function renderCommand(cfg: AgentConfig, node: string | undefined, 
   if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, not ${output}`);
   const cluster = await loadCluster(cfg.manifests ?? []);
   const np = await programFor(cfg, cluster, node);
+  const switches = offlineSwitches(cfg, np);
   const views = np.programs.map((p) => {
     const netdevs = offlineNetdevs(p.endpoint.attachment);
-    const batch = netdevs.flatMap((dev) => toBatchLines({ name: dev }, diff(p.compiled.filters, NOTHING_INSTALLED).plan));
+    const batch = switches ? [] : netdevs.flatMap((dev) => toBatchLines({ name: dev }, diff(p.compiled.filters, NOTHING_INSTALLED).plan));
     return { p, netdevs, batch };
+  });
+  const blocks = (switches ?? []).map((sp) => {
+    const target = blockTarget(sp);
+    const none = { ...NOTHING_INSTALLED, ports: sp.block.ports.map((name) => ({ name, state: 'absent' as const })) };
+    return { sp, batch: toBatchLines(target, diff(sp.compiled.filters, none).plan) };
   });
   if (output === 'json') {
     out(
@@ -29,9 +36,9 @@ export async function renderCommand(cfg: AgentConfig, node: string | undefined, 
             interface: p.endpoint.attachment.interface,
             netdevs,
             rules: p.rules,
-            filters: p.compiled.filters,
-            batch,
+            ...(switches ? {} : { filters: p.compiled.filters, batch }),
           })),
+          ...(switches ? { blocks: blocks.map(({ sp, batch }) => ({ block: sp.block.index, eswitch: sp.eswitch.id, uplink: sp.eswitch.uplink, ports: sp.block.ports, ctZone: sp.ctZone, members: sp.members.map((m) => ({ endpoint: m.endpoint, ports: m.ports, addresses: m.addresses })), filters: sp.compiled.filters, diagnostics: sp.compiled.diagnostics, batch })) } : {}),
           skipped: np.skipped,
         },
         null,
@@ -46,11 +53,23 @@ export async function renderCommand(cfg: AgentConfig, node: string | undefined, 
     out('');
     out(`== ${p.endpoint.pod.namespace}/${p.endpoint.pod.name} ${p.endpoint.attachment.interface} on ${p.endpoint.attachment.network} -> ${netdevs.join(', ')}`);
     for (const l of ruleSetLines(p.rules)) out(l);
+    if (switches) continue;
     if (p.compiled.filters.length === 0) {
       out('tc: nothing to install (no policy applies)');
       continue;
     }
     out(`tc: ${programSummary(p.compiled.filters)}`);
+    for (const l of batch) out(`  ${l}`);
+  }
+  for (const { sp, batch } of blocks) {
+    out('');
+    out(`== shared block ${sp.block.index} of switch ${sp.eswitch.id} (uplink ${sp.eswitch.uplink}, ct zone ${sp.ctZone}): ports ${sp.block.ports.join(', ')}`);
+    for (const d of sp.compiled.diagnostics) out(`# ${d.id}: ${d.detail}`);
+    if (sp.compiled.filters.length === 0) {
+      out('tc: nothing to install (no policy isolates a pod on this switch)');
+      continue;
+    }
+    out(`tc: ${programSummary(sp.compiled.filters)}`);
     for (const l of batch) out(`  ${l}`);
   }
   return 0;

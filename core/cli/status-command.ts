@@ -130,6 +130,8 @@ async function clusterFrom(cfg: AgentConfig, env: StatusDeps['env']): Promise<Cl
 
 export async function statusCommand(cfg: AgentConfig, args: { readonly node: string | undefined; readonly output: string }, out: (s: string) => void, deps: StatusDeps = {}): Promise<number> {
   if (args.output !== 'text' && args.output !== 'json') throw new UsageError(`--output must be text or json, not ${args.output}`);
+  // Not yet: status compares per-representor programs; a block's program is in the rules dump.
+  if (cfg.layout === 'shared-block') throw new UsageError('status reads the per-port layout only; with --layout shared-block read the rules dump (--pod-rules-path) or `tc filter show block N`');
   const node = (args.node ?? cfg.hostnameOverride ?? hostname()).trim();
   const sysfs = deps.sysfs ?? new NodeSysfs('/');
   let wired = deps.wired;

@@ -1,13 +1,14 @@
 // `trace`: is one connection allowed, and by which policy and rule? Decided on the compiled
 // program like `check`, explained from the rule sets, with the path through the filters.
 import type { AgentConfig } from '../config.js';
-import { decide, resolveEnd } from '../conformance/decide.js';
+import { decide, portsOf, resolveEnd } from '../conformance/decide.js';
 import type { L4Protocol } from '../model/k8s.js';
 import type { Probe } from '../model/probe.js';
-import { loadCluster, programFor, UsageError } from './offline.js';
+import { loadCluster, offlineSwitches, programFor, UsageError } from './offline.js';
+import { blockRoute } from '../tcmodel/block-route.js';
 import { newConntrackTable } from '../tcmodel/conntrack.js';
-import { decideConnection } from '../tcmodel/probe.js';
-import { describeHookRun } from '../tcmodel/trace-text.js';
+import { decideConnectionAlong, portRoute } from '../tcmodel/probe.js';
+import { describeHopRun } from '../tcmodel/trace-text.js';
 
 export interface TraceArgs {
   readonly from: string | undefined;
@@ -36,7 +37,8 @@ export async function traceCommand(cfg: AgentConfig, a: TraceArgs, out: (s: stri
   const node = a.node ?? srcPod?.spec.nodeName ?? cluster.pods.find((p) => `${p.metadata.namespace}/${p.metadata.name}` === probe.to)?.spec.nodeName;
   if (!node) throw new UsageError(`cannot tell the node: pass --node (neither ${probe.from} nor ${probe.to} has spec.nodeName)`);
   const np = await programFor(cfg, cluster, node);
-  const d = decide(np, [], probe);
+  const switches = offlineSwitches(cfg, np);
+  const d = decide(np, [], probe, 40000, switches);
   if (d.problem) throw new UsageError(`${d.problem}`);
   out(`${d.verdict.toUpperCase()} ${probe.from} -> ${probe.to} ${probe.protocol}/${probe.port} ${probe.family} on ${probe.network} (node ${node})`);
   for (const part of d.reason.split('; ')) out(`  ${part}`);
@@ -45,11 +47,14 @@ export async function traceCommand(cfg: AgentConfig, a: TraceArgs, out: (s: stri
   const dst = resolveEnd(np, [], probe.to, probe);
   if (typeof src !== 'string' && typeof dst !== 'string') {
     const prog = (e: typeof src) => (e.program && e.program.compiled.filters.length > 0 ? { filters: e.program.compiled.filters } : null);
-    const c = decideConnection(prog(src), prog(dst), { family: probe.family, protocol: probe.protocol, srcIp: src.ip, dstIp: dst.ip, srcPort: 40000, dstPort: probe.port }, newConntrackTable());
+    // per-port: the two representors' hooks; shared block: the block where each frame enters
+    const route = switches ? blockRoute(portsOf(src, switches)[0] ?? null, portsOf(dst, switches)[0] ?? null) : portRoute(prog(src), prog(dst));
+    const macs = { ...(src.mac !== undefined ? { srcMac: src.mac } : {}), ...(dst.mac !== undefined ? { dstMac: dst.mac } : {}) };
+    const c = decideConnectionAlong(route, { family: probe.family, protocol: probe.protocol, srcIp: src.ip, dstIp: dst.ip, srcPort: 40000, dstPort: probe.port, ...macs }, newConntrackTable());
     if (c.ok) {
       for (const x of c.value.exchange) {
         out(`${x.role} frame ${x.backwards ? `${probe.to} -> ${probe.from}` : `${probe.from} -> ${probe.to}`}: ${x.delivery.delivered ? 'delivered' : 'dropped'}`);
-        for (const run of [x.delivery.source, x.delivery.destination]) if (run) for (const l of describeHookRun(run)) out(`    ${l}`);
+        for (const hop of x.delivery.hops) for (const l of describeHopRun(hop)) out(`    ${l}`);
       }
     }
   }

@@ -45,7 +45,29 @@ export interface Attachment {
 }
 
 export interface Netdev {
+  /** The netdev name; for a shared block, `block:<index>` (never a valid netdev name). */
   readonly name: string;
+  /** Set when the target is a shared ingress block rather than one netdev's hooks. */
+  readonly block?: SharedBlock;
+}
+
+/** A shared TC block bound as the ingress block of every port of one eswitch. */
+export interface SharedBlock {
+  readonly index: number;
+  /** Netdevs whose clsact qdisc should use this block as `ingress_block`. */
+  readonly ports: readonly string[];
+}
+
+/**
+ * The eswitch a representor belongs to: every port sharing its `phys_switch_id`, and the
+ * uplink among them (where traffic from other nodes and the outside enters).
+ */
+export interface Eswitch {
+  /** `phys_switch_id` (or the configured stand-in for NICs and labs without one). */
+  readonly id: string;
+  readonly uplink: string;
+  /** Every port of the switch, uplink and VF representors, sorted. */
+  readonly ports: readonly string[];
 }
 
 export interface PodRef {

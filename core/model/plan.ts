@@ -7,6 +7,9 @@ export type Handled = TcFilter & { readonly handle: number };
 export type PlanOp =
   | { readonly op: 'add-qdisc' }
   | { readonly op: 'delete-qdisc' }
+  /** Shared block only: bind a port to the block (`qdisc add dev P ingress_block N clsact`;
+   * `replace`: delete its empty clsact first). */
+  | { readonly op: 'bind'; readonly port: string; readonly replace: boolean }
   | { readonly op: 'add'; readonly filter: TcFilter }
   | { readonly op: 'replace'; readonly filter: Handled }
   | { readonly op: 'delete'; readonly filter: Handled };

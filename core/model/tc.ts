@@ -21,6 +21,17 @@ export type CtFlag = (typeof CT_FLAGS)[number];
 export type CtState = string;
 
 export interface FlowerMatch {
+  /**
+   * The netdev the frame entered through (`indev`). Only on a shared block, where one program
+   * serves every port of an eswitch and a pod's egress rules must apply to its own port only.
+   */
+  readonly indev?: string;
+  /**
+   * Destination MAC (`dst_mac`), lower-case `aa:bb:cc:dd:ee:ff`. Only on a shared block: the
+   * eswitch delivers by MAC, so it names the pod a frame is for even where two networks on one
+   * switch reuse an address.
+   */
+  readonly dstMac?: string;
   readonly vlanEthType?: InnerEthType;
   readonly cvlanEthType?: Exclude<InnerEthType, '802.1Q'>;
   readonly ipProto?: IpProto;
@@ -59,12 +70,31 @@ export interface TcFilter {
 
 export type QdiscKind = 'clsact' | 'ingress';
 
-/** What a driver reads from one netdev. Only filters the agent owns are listed. */
+/** What a driver reads from one netdev (or shared block). Only filters the agent owns are listed. */
 export interface ObservedTc {
+  /** For a shared block: 'clsact' once every port is bound to it, else null. */
   readonly qdisc: QdiscKind | null;
   readonly filters: readonly TcFilter[];
   /** Filters on each hook that the agent does not own: never touched, but they keep the qdisc alive. */
   readonly foreign: { readonly ingress: number; readonly egress: number };
+  /** Shared block only: how each port of the block stands (see PortBinding). */
+  readonly ports?: readonly PortBinding[];
+}
+
+/**
+ * A port of a shared block as observed:
+ *  - `bound`: a clsact qdisc whose ingress block is this block;
+ *  - `absent`: no clsact or ingress qdisc: binding adds `clsact ingress_block N`;
+ *  - `rebindable`: a clsact without an ingress block and without any filter on either hook:
+ *    binding replaces it (nothing can be lost);
+ *  - `foreign`: anything else (an `ingress` qdisc, clsact with another block or with
+ *    filters): never touched; the port stays unbound and this is reported.
+ */
+export interface PortBinding {
+  readonly name: string;
+  readonly state: 'bound' | 'absent' | 'rebindable' | 'foreign';
+  /** For `foreign`: what is there, in words (`clsact with ingress_block 7`). */
+  readonly detail?: string;
 }
 
 /** The program `compile` wants on one netdev. An empty list means "nothing of ours here". */
@@ -75,6 +105,8 @@ export interface DesiredTc {
 /** Key fields in a fixed order, so equal matches always print equal. */
 export function matchKey(m: FlowerMatch): string {
   const parts: string[] = [];
+  if (m.indev !== undefined) parts.push(`indev=${m.indev}`);
+  if (m.dstMac !== undefined) parts.push(`dst_mac=${m.dstMac}`);
   if (m.vlanEthType !== undefined) parts.push(`vlan_ethtype=${m.vlanEthType}`);
   if (m.cvlanEthType !== undefined) parts.push(`cvlan_ethtype=${m.cvlanEthType}`);
   if (m.ctState !== undefined) parts.push(`ct_state=${m.ctState}`);

@@ -6,12 +6,15 @@
 //      and within a chain catch-all drops last;
 //   3. deletions, entry chain first (nothing jumps into a chain while it is emptied), its
 //      catch-all drop before the filters that pass ARP and neighbour discovery.
+// "Deepest first" follows the goto graph: a chain is filled after every chain it jumps to.
+// On a shared block, the ports are bound before anything else (an empty block passes all,
+// as an unbound port does) and ports that cannot be bound are reported, never touched.
 // A changed match cannot be replaced in place (the kernel keeps masks), so it is an add of
 // the new filter followed by a delete of the old one.
 import type { Handled, Plan, PlanOp } from '../model/plan.js';
 import type { ObservedTc, TcFilter } from '../model/tc.js';
 import { actionsKey, filterIdentity, filterKey } from '../model/tc.js';
-import { ENTRY_CHAIN, isOwned, OWNED_CHAIN_LAST, PORT_CHAIN_FIRST, VERDICT_CHAIN } from './layout.js';
+import { ENTRY_CHAIN, isOwned, OWNED_CHAIN_LAST, PORT_CHAIN_FIRST } from './layout.js';
 
 export interface DiffResult {
   readonly plan: Plan;
@@ -23,7 +26,14 @@ export function diff(desired: readonly TcFilter[], observedTc: ObservedTc): Diff
   // drivers list only our filters; never let anything else reach a delete
   const observed: ObservedTc = { ...observedTc, filters: observedTc.filters.filter((f) => isOwned(f.hook, f.chain, f.pref)) };
   let unavailable: string | undefined;
+  const block = observed.ports !== undefined;
   let wanted = renumberPortChains(desired, observed.filters);
+  const binds: PlanOp[] = [];
+  if (block && desired.length > 0) {
+    for (const p of observed.ports!) if (p.state === 'absent' || p.state === 'rebindable') binds.push({ op: 'bind', port: p.name, replace: p.state === 'rebindable' });
+    const foreign = observed.ports!.filter((p) => p.state === 'foreign');
+    if (foreign.length > 0) unavailable = `ports ${foreign.map((p) => `${p.name} (${p.detail ?? 'foreign qdisc'})`).join(', ')} cannot be bound to the shared block, so frames entering there are not policed; remove that qdisc`;
+  }
   if (observed.qdisc === 'ingress' && desired.some((f) => f.hook === 'egress')) {
     // A plain ingress qdisc has no egress hook, and tc would silently put "egress" filters
     // on the ingress hook; we never let that happen.
@@ -32,9 +42,11 @@ export function diff(desired: readonly TcFilter[], observedTc: ObservedTc): Diff
   }
 
   if (wanted.length === 0) {
+    // a shared block is left bound (empty, it passes everything): unbinding would delete qdiscs
+    if (block) return { plan: { ops: sortDeletes(observed.filters.filter(hasHandle), observed.filters).map((f) => ({ op: 'delete', filter: f })) } };
     const nothingElse = observed.foreign.ingress === 0 && observed.foreign.egress === 0;
     if (observed.qdisc === 'clsact' && nothingElse && observed.filters.length > 0) return { plan: { ops: [{ op: 'delete-qdisc' }] }, ...(unavailable ? { unavailable } : {}) };
-    return { plan: { ops: sortDeletes(observed.filters.filter(hasHandle)).map((f) => ({ op: 'delete', filter: f })) }, ...(unavailable ? { unavailable } : {}) };
+    return { plan: { ops: sortDeletes(observed.filters.filter(hasHandle), observed.filters).map((f) => ({ op: 'delete', filter: f })) }, ...(unavailable ? { unavailable } : {}) };
   }
 
   const have = new Map<string, Handled>();
@@ -56,31 +68,59 @@ export function diff(desired: readonly TcFilter[], observedTc: ObservedTc): Diff
   }
   const stale = [...have.entries()].filter(([id]) => !keep.has(id)).map(([, f]) => f);
   const ops: PlanOp[] = [];
-  if (observed.qdisc === null) ops.push({ op: 'add-qdisc' });
-  ops.push(...sortUpserts(upserts));
-  ops.push(...sortDeletes([...stale, ...extra]).map((f): PlanOp => ({ op: 'delete', filter: f })));
+  if (block) ops.push(...binds);
+  else if (observed.qdisc === null) ops.push({ op: 'add-qdisc' });
+  const all = [...wanted, ...observed.filters];
+  ops.push(...sortUpserts(upserts, all));
+  ops.push(...sortDeletes([...stale, ...extra], all).map((f): PlanOp => ({ op: 'delete', filter: f })));
   return { plan: { ops }, ...(unavailable ? { unavailable } : {}) };
 }
 
 const hasHandle = (f: TcFilter): f is Handled => f.handle !== undefined;
 
-/** Port chains, then the verdict chain, then the entry chain. */
-const fillRank = (chain: number): number => (chain === ENTRY_CHAIN ? 2 : chain === VERDICT_CHAIN ? 1 : 0);
+/**
+ * How deep a chain sits in the goto graph of `filters`: 0 for a chain that jumps nowhere,
+ * else one more than the deepest chain it jumps to (per-port: port chains 0, verdict 1,
+ * entry 2). Filling by rank never lets a goto reach a chain that is not complete yet.
+ */
+function chainRanks(filters: readonly TcFilter[]): (hook: string, chain: number) => number {
+  const targets = new Map<string, Set<number>>();
+  for (const f of filters) {
+    const k = `${f.hook}/${f.chain}`;
+    const t = targets.get(k) ?? new Set<number>();
+    for (const a of f.actions) if (a.kind === 'goto') t.add(a.chain);
+    targets.set(k, t);
+  }
+  const memo = new Map<string, number>();
+  const rank = (hook: string, chain: number, depth = 0): number => {
+    const k = `${hook}/${chain}`;
+    const have = memo.get(k);
+    if (have !== undefined) return have;
+    if (depth > 64) return 0; // a goto cycle: compile never makes one
+    let r = 0;
+    for (const t of targets.get(k) ?? []) if (t !== chain) r = Math.max(r, 1 + rank(hook, t, depth + 1));
+    memo.set(k, r);
+    return r;
+  };
+  return (hook, chain) => rank(hook, chain) + (chain === ENTRY_CHAIN ? 1000 : 0);
+}
 const isDrop = (f: TcFilter): number => (f.actions.length === 1 && f.actions[0]!.kind === 'drop' && Object.keys(f.match).length === 0 ? 1 : 0);
 
-function sortUpserts(ops: PlanOp[]): PlanOp[] {
+function sortUpserts(ops: PlanOp[], all: readonly TcFilter[]): PlanOp[] {
   const f = (op: PlanOp): TcFilter => (op as { filter: TcFilter }).filter;
+  const fillRank = chainRanks(all);
   return [...ops].sort((a, b) => {
     const x = f(a);
     const y = f(b);
-    return fillRank(x.chain) - fillRank(y.chain) || x.chain - y.chain || isDrop(x) - isDrop(y) || (x.hook < y.hook ? -1 : x.hook > y.hook ? 1 : 0) || x.pref - y.pref || cmp(filterIdentity(x), filterIdentity(y));
+    return fillRank(x.hook, x.chain) - fillRank(y.hook, y.chain) || x.chain - y.chain || isDrop(x) - isDrop(y) || (x.hook < y.hook ? -1 : x.hook > y.hook ? 1 : 0) || x.pref - y.pref || cmp(filterIdentity(x), filterIdentity(y));
   });
 }
 
 /** Entry chain first; within a chain the catch-all drop first, then prefs from the back, so a
  * program being torn down never drops what its remaining filters would have passed (ARP last). */
-function sortDeletes(filters: readonly Handled[]): Handled[] {
-  return [...filters].sort((x, y) => fillRank(y.chain) - fillRank(x.chain) || x.chain - y.chain || isDrop(y) - isDrop(x) || (x.hook < y.hook ? -1 : x.hook > y.hook ? 1 : 0) || y.pref - x.pref || x.handle - y.handle);
+function sortDeletes(filters: readonly Handled[], all: readonly TcFilter[]): Handled[] {
+  const fillRank = chainRanks(all);
+  return [...filters].sort((x, y) => fillRank(y.hook, y.chain) - fillRank(x.hook, x.chain) || x.chain - y.chain || isDrop(y) - isDrop(x) || (x.hook < y.hook ? -1 : x.hook > y.hook ? 1 : 0) || y.pref - x.pref || x.handle - y.handle);
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -93,9 +133,12 @@ const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  * number that no installed chain uses.
  */
 export function renumberPortChains(desired: readonly TcFilter[], installed: readonly TcFilter[]): TcFilter[] {
-  const isPortChain = (c: number) => c >= PORT_CHAIN_FIRST && c <= OWNED_CHAIN_LAST;
   const out: TcFilter[] = [];
   for (const hook of ['ingress', 'egress'] as const) {
+    // chains the entry chain jumps to have fixed numbers (verdict; a block's source and destination)
+    const fixed = new Set<number>();
+    for (const f of [...desired, ...installed]) if (f.hook === hook && f.chain === ENTRY_CHAIN) for (const a of f.actions) if (a.kind === 'goto') fixed.add(a.chain);
+    const isPortChain = (c: number) => c >= PORT_CHAIN_FIRST && c <= OWNED_CHAIN_LAST && !fixed.has(c);
     const content = (fs: readonly TcFilter[]) => {
       const byChain = new Map<number, string[]>();
       for (const f of fs) {
@@ -120,7 +163,7 @@ export function renumberPortChains(desired: readonly TcFilter[], installed: read
     let next = PORT_CHAIN_FIRST;
     for (const c of [...want.keys()].sort((a, b) => a - b)) {
       if (mapping.has(c)) continue;
-      while (next <= OWNED_CHAIN_LAST && (used.has(next) || taken.has(next))) next++;
+      while (next <= OWNED_CHAIN_LAST && (used.has(next) || taken.has(next) || fixed.has(next))) next++;
       const n = next <= OWNED_CHAIN_LAST ? next : c; // numbers exhausted: keep compile's
       mapping.set(c, n);
       taken.add(n);

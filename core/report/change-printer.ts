@@ -8,7 +8,7 @@ export function changeLines(c: AppliedChange): string[] {
   const { added, replaced, deleted, qdisc } = c.applied;
   const who = c.endpoints.length > 0 ? c.endpoints.join(', ') : 'no endpoint any more: removing our rules';
   const counts = `${added} added, ${replaced} replaced, ${deleted} deleted${qdisc !== 'unchanged' ? `, qdisc ${qdisc}` : ''}`;
-  return [`== ${c.netdev} (${who}) rev ${c.rev}: ${counts}${c.drift ? ' (drift repaired)' : ''}`, ...toBatchLines({ name: c.netdev }, c.plan).map((l) => `  ${l}`)];
+  return [`== ${c.netdev} (${who}) rev ${c.rev}: ${counts}${c.drift ? ' (drift repaired)' : ''}`, ...toBatchLines(c.target ?? { name: c.netdev }, c.plan).map((l) => `  ${l}`)];
 }
 
 export function failureLine(f: Failure): string {

@@ -25,16 +25,19 @@ import { ruleSetLines } from '../cli/format.js';
 import type { NetdevProgram, PassResult, Reporter } from '../agent/reconciler.js';
 
 export function rulesFileName(network: string, netdev: string): string {
-  return `${network.replaceAll('/', '-')}-${netdev}.rules`;
+  // a shared block's target is `block:<index>`: the file is `<network>-block-<index>.rules`
+  return `${network.replaceAll('/', '-')}-${netdev.replaceAll(':', '-')}.rules`;
 }
 
 /** The file content for one endpoint on one of its netdevs. Pure and deterministic. */
-export function rulesFileContent(np: Pick<NetdevProgram, 'netdev' | 'filters' | 'inHw'>, ep: EndpointProgram): string {
+export function rulesFileContent(np: Pick<NetdevProgram, 'netdev' | 'filters' | 'inHw' | 'target'>, ep: EndpointProgram): string {
   const e = ep.endpoint;
-  const head = `# ${e.pod.namespace}/${e.pod.name} ${e.attachment.interface} on ${e.attachment.network} -> ${np.netdev}`;
+  const block = np.target?.block;
+  const where = block ? `shared block ${block.index} (ports ${block.ports.join(', ')}; the program of every pod on the switch)` : np.netdev;
+  const head = `# ${e.pod.namespace}/${e.pod.name} ${e.attachment.interface} on ${e.attachment.network} -> ${where}`;
   const rules = ruleSetLines(ep.rules).map((l) => `# ${l}`);
-  const prefix = `filter add dev ${np.netdev} `;
-  const lines = toBatchLines({ name: np.netdev }, { ops: np.filters.map((filter) => ({ op: 'add' as const, filter })) }).map((l) => (l.startsWith(prefix) ? l.slice(prefix.length) : l));
+  const prefix = block ? `filter add block ${block.index} ` : `filter add dev ${np.netdev} `;
+  const lines = toBatchLines(np.target ?? { name: np.netdev }, { ops: np.filters.map((filter) => ({ op: 'add' as const, filter })) }).map((l) => (l.startsWith(prefix) ? l.slice(prefix.length) : l));
   // offload state as the kernel reported it on the last read: in_hw / not_in_hw
   const filters = lines.map((l, i) => {
     const hw = np.inHw?.get(filterIdentity(np.filters[i]!));

@@ -91,7 +91,7 @@ export function runHook(filters: readonly TcFilter[], hook: Hook, skb: Skb, tabl
     let jumpTo: number | null = null;
     for (const [pref, atPref] of prefsOf(mine, chain)) {
       const flags = ctFlagsOf(current);
-      const hits = atPref.filter((f) => matches(f, current.frame, flags));
+      const hits = atPref.filter((f) => matches(f, current.frame, flags, current.indev));
       const first = hits[0];
       if (first === undefined) continue;
       // The compiler promises no overlap with different verdicts inside one pref: flower's

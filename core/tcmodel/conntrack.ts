@@ -47,9 +47,11 @@ export type CtInfo =
 export interface Skb {
   readonly frame: Frame;
   readonly ct: CtInfo | null;
+  /** The netdev the frame entered through (the kernel's skb_iif); absent when the caller did not say. */
+  readonly indev?: string;
 }
 
-export const skbOf = (frame: Frame): Skb => ({ frame, ct: null });
+export const skbOf = (frame: Frame, indev?: string): Skb => (indev === undefined ? { frame, ct: null } : { frame, ct: null, indev });
 
 /** The flags flower's ct_state key sees on this skb. */
 export function ctFlagsOf(skb: Skb): CtBits {
@@ -68,7 +70,7 @@ export function ctFlagsOf(skb: Skb): CtBits {
 
 /** The skb as the next hook receives it: a conntrack reference stays, a bare "post ct" mark does not. */
 export function acrossHooks(skb: Skb): Skb {
-  return skb.ct?.kind === 'none' ? { frame: skb.frame, ct: null } : skb;
+  return skb.ct?.kind === 'none' ? { ...skb, ct: null } : skb;
 }
 
 // ICMPv6 types conntrack never tracks (MLD, router/neighbour discovery): nf_conntrack marks
@@ -154,5 +156,5 @@ export function applyCt(table: ConntrackTable, skb: Skb, zone: number, commit: b
     const key = entryKey(zone, ct.tuple);
     if (!table.entries.has(key)) table.entries.set(key, { zone, original: ct.tuple, replySeen: false });
   }
-  return { kind: 'continue', skb: { frame, ct } };
+  return { kind: 'continue', skb: { ...skb, ct } };
 }

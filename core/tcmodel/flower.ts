@@ -1,6 +1,7 @@
 // cls_flower's decision for one filter and one frame, for the keys FlowerMatch can hold.
 // A key on a field the frame does not carry (dst_port on ICMP, vlan_ethtype on an untagged
-// frame, an IPv6 prefix on an IPv4 packet) never matches.
+// frame, an IPv6 prefix on an IPv4 packet) never matches; neither does `indev` on a frame
+// whose way in the caller did not say, nor `dst_mac` on a frame without a destination MAC.
 import type { TcFilter } from '../model/tc.js';
 import { parseCtState, ctStateMatches, type CtBits } from './ct-state.js';
 import { cidrContains } from './ip.js';
@@ -10,9 +11,12 @@ export function protocolMatches(filter: TcFilter, frame: Frame): boolean {
   return filter.protocol === 'all' || filter.protocol === frameProtocol(frame);
 }
 
-export function matches(filter: TcFilter, frame: Frame, ctFlags: CtBits): boolean {
+/** `indev`: the netdev the frame entered through (skb_iif); flower's `indev` key compares with it. */
+export function matches(filter: TcFilter, frame: Frame, ctFlags: CtBits, indev?: string): boolean {
   if (!protocolMatches(filter, frame)) return false;
   const m = filter.match;
+  if (m.indev !== undefined && m.indev !== indev) return false;
+  if (m.dstMac !== undefined && frame.dstMac?.toLowerCase() !== m.dstMac.toLowerCase()) return false;
   if (m.vlanEthType !== undefined && vlanEthType(frame) !== m.vlanEthType) return false;
   if (m.cvlanEthType !== undefined && cvlanEthType(frame) !== m.cvlanEthType) return false;
   if (m.ctState !== undefined) {

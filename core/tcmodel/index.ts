@@ -8,6 +8,7 @@ export {
   type Encapsulation,
   type Frame,
   type IpFrame,
+  type MacAddresses,
   type NonIpFrame,
   type Segment,
 } from './packet.js';
@@ -28,14 +29,25 @@ export { describeModelError, type ModelError } from './model-error.js';
 export { checkProgram, filterProblem } from './program-check.js';
 export {
   checkNeighbourDiscovery,
+  checkNeighbourDiscoveryAlong,
   decideConnection,
+  decideConnectionAlong,
   deliver,
+  deliverAlong,
+  portPath,
+  portRoute,
   type Connection,
   type ConnectionDecision,
   type Delivery,
   type ExchangeStep,
   type FrameRole,
+  type Hop,
+  type HopRun,
   type NeighbourCheck,
+  type NeighbourEnds,
   type Program,
+  type Route,
+  type Side,
 } from './probe.js';
-export { describeFrame, describeHookRun, describeStep } from './trace-text.js';
+export { blockPath, blockRoute, type BlockPort, type BlockSwitch } from './block-route.js';
+export { describeFrame, describeHookRun, describeHopRun, describeStep } from './trace-text.js';

@@ -129,3 +129,10 @@ export function solicitedNodeAddress(target: IpAddress): IpAddress {
   const base = parseIpv6('ff02::1:ff00:0') ?? 0n;
   return { family: 'ipv6', value: base | (target.value & 0xffffffn) };
 }
+
+/** The Ethernet address of an IPv6 multicast group: 33:33 and the group's last 32 bits (RFC 2464). */
+export function ipv6MulticastMac(group: IpAddress): string {
+  const bytes: string[] = [];
+  for (let shift = 24n; shift >= 0n; shift -= 8n) bytes.push(Number((group.value >> shift) & 0xffn).toString(16).padStart(2, '0'));
+  return ['33', '33', ...bytes].join(':');
+}

@@ -10,12 +10,22 @@ export type Encapsulation = 'untagged' | '802.1Q' | '802.1ad';
  */
 export type Segment = 'opening' | 'reply-opening' | 'data';
 
-export interface NonIpFrame {
+/**
+ * Ethernet addresses, lower-case `aa:bb:cc:dd:ee:ff`. Optional: a frame without `dstMac` is
+ * addressed to some station the program does not know (an external host, a router), so no
+ * `dst_mac` key matches it.
+ */
+export interface MacAddresses {
+  readonly srcMac?: string;
+  readonly dstMac?: string;
+}
+
+export interface NonIpFrame extends MacAddresses {
   readonly encapsulation: Encapsulation;
   readonly ethertype: 'arp' | 'other';
 }
 
-export interface IpFrame {
+export interface IpFrame extends MacAddresses {
   readonly encapsulation: Encapsulation;
   readonly ethertype: 'ip' | 'ipv6';
   readonly src: string;
@@ -58,16 +68,20 @@ export function cvlanEthType(f: Frame): InnerEthType | 'other' | null {
   return f.encapsulation === '802.1ad' ? f.ethertype : null;
 }
 
+export const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
+
 export const ICMP_ECHO_REQUEST = { icmp: 8, icmpv6: 128 } as const;
 export const ICMP_ECHO_REPLY = { icmp: 0, icmpv6: 129 } as const;
 export const ND_NEIGHBOUR_SOLICITATION = 135;
 export const ND_NEIGHBOUR_ADVERTISEMENT = 136;
 
-/** The same packet flow seen from the other end: addresses and ports swapped. */
+/** The same packet flow seen from the other end: addresses (MAC and IP) and ports swapped. */
 export function reverseFrame(f: IpFrame, segment?: Segment): IpFrame {
   const reversed: IpFrame = {
     encapsulation: f.encapsulation,
     ethertype: f.ethertype,
+    ...(f.dstMac !== undefined ? { srcMac: f.dstMac } : {}),
+    ...(f.srcMac !== undefined ? { dstMac: f.srcMac } : {}),
     src: f.dst,
     dst: f.src,
     l4: f.l4,

@@ -12,9 +12,15 @@ function keyEthType(f: TcFilter): string {
   return f.protocol;
 }
 
+/** The kernel's rule for interface names (dev_valid_name): what `indev NAME` can name at all. */
+const isIfname = (s: string): boolean => s.length > 0 && Buffer.byteLength(s) < 16 && s !== '.' && s !== '..' && !/[/:\s]/.test(s);
+
 /** Why `tc` would refuse this filter's keys, or null. */
 export function filterProblem(f: TcFilter): string | null {
   const m = f.match;
+  // Whether the device exists is the host's business; a name no device can have is ours.
+  if (m.indev !== undefined && !isIfname(m.indev)) return `indev '${m.indev}' is not a netdev name`;
+  if (m.dstMac !== undefined && !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(m.dstMac)) return `dst_mac '${m.dstMac}' is not a MAC address`;
   if (m.vlanEthType !== undefined && f.protocol !== '802.1Q' && f.protocol !== '802.1ad') return 'vlan_ethtype needs protocol 802.1Q or 802.1ad';
   if (m.cvlanEthType !== undefined && (f.protocol !== '802.1ad' || m.vlanEthType !== '802.1Q')) return 'cvlan_ethtype needs protocol 802.1ad and vlan_ethtype 802.1Q';
   if (m.ctState !== undefined && parseCtState(m.ctState) === null) return `ct_state '${m.ctState}' is not a flag list`;

@@ -1,6 +1,7 @@
 // One line per step of a classification, for `trace` output and test failure messages.
 import { matchKey, type TcAction } from '../model/tc.js';
 import type { HookRun, Step } from './classify.js';
+import type { HopRun } from './probe.js';
 import { isIpFrame, type Frame } from './packet.js';
 
 function actionText(a: TcAction): string {
@@ -25,6 +26,12 @@ export function describeStep(step: Step): string {
 
 export function describeHookRun(run: HookRun): string[] {
   return [...run.path.map(describeStep), `=> ${run.verdict}`];
+}
+
+/** A hop of a path: where it ran (and the port the frame came in through, on a shared block), then its steps. */
+export function describeHopRun(h: HopRun): string[] {
+  const where = h.hop.at ?? `${h.hop.side} ${h.hop.hook} hook`;
+  return [`${where}${h.hop.indev !== undefined ? `, entered through ${h.hop.indev}` : ''}:`, ...describeHookRun(h.run).map((l) => `  ${l}`)];
 }
 
 export function describeFrame(f: Frame): string {

@@ -11,6 +11,9 @@
 //   replace H     H present: same mask required (EINVAL), keys and actions replaced;
 //                 H absent: CREATED with handle H (tc's replace sets NLM_F_CREATE)
 //   delete H      missing chain / pref+protocol / handle → refused; an emptied pref disappears
+//   a port bound to a shared block (`ingressBlock`): its ingress hook is the block's, and a
+//                 filter op on it through the netdev is refused ("This filter block is
+//                 shared"); deleting its clsact unbinds it. Blocks themselves: fake-block.ts.
 import type { PlanOp } from '../../core/model/plan.js';
 import type { FlowerMatch, Hook, ObservedTc, QdiscKind, TcFilter } from '../../core/model/tc.js';
 import { matchKey } from '../../core/model/tc.js';
@@ -32,6 +35,9 @@ export interface KernelFilter {
 
 export interface KernelState {
   readonly qdisc: QdiscKind | null;
+  /** The qdisc's `ingress_block`: its ingress hook is that shared block (fake-block.ts). */
+  readonly ingressBlock?: number;
+  /** The netdev's own filters (a bound port: its egress hook only). */
   readonly filters: readonly KernelFilter[];
 }
 
@@ -42,6 +48,7 @@ export type OpResult = { readonly ok: true; readonly state: KernelState } | { re
 const refuse = (message: string): OpResult => ({ ok: false, message });
 const NO_PREF = 'Error: Filter with specified priority/protocol not found.';
 const KIND_MISMATCH = 'Error: Specified filter kind does not match existing one.';
+const SHARED = 'Error: This filter block is shared. Please use the block index to manipulate the filters.';
 
 export function execOp(s: KernelState, op: PlanOp): OpResult {
   switch (op.op) {
@@ -57,6 +64,8 @@ export function execOp(s: KernelState, op: PlanOp): OpResult {
       return addFilter(s, op.filter, op.filter.handle);
     case 'delete':
       return deleteFilter(s, op.filter);
+    case 'bind':
+      return refuse('bind: not an op on a netdev (a shared-block target binds its ports)');
   }
 }
 
@@ -70,6 +79,7 @@ function prefOf(s: KernelState, hook: Hook, chain: number, pref: number): Kernel
 function addFilter(s: KernelState, f: TcFilter, handle: number | undefined): OpResult {
   if (s.qdisc === null) return refuse("Error: Parent Qdisc doesn't exists.");
   const hook = hookOf(s, f.hook);
+  if (hook === 'ingress' && s.ingressBlock !== undefined) return refuse(SHARED);
   const inPref = prefOf(s, hook, f.chain, f.pref);
   const first = inPref[0];
   if (first && first.protocol !== f.protocol) return refuse(NO_PREF);
@@ -85,12 +95,13 @@ function addFilter(s: KernelState, f: TcFilter, handle: number | undefined): OpR
   const h = handle ?? lowestFree(inPref);
   const stored: KernelFilter = { hook, chain: f.chain, pref: f.pref, protocol: f.protocol, kind: 'flower', handle: h, flower: { hook, chain: f.chain, pref: f.pref, protocol: f.protocol, match: f.match, actions: f.actions, handle: h } };
   const rest = old ? s.filters.filter((k) => k !== old) : s.filters;
-  return { ok: true, state: { qdisc: s.qdisc, filters: [...rest, stored] } };
+  return { ok: true, state: { ...s, filters: [...rest, stored] } };
 }
 
 function deleteFilter(s: KernelState, f: TcFilter & { readonly handle: number }): OpResult {
   if (s.qdisc === null) return refuse("Error: Parent Qdisc doesn't exists.");
   const hook = hookOf(s, f.hook);
+  if (hook === 'ingress' && s.ingressBlock !== undefined) return refuse(SHARED);
   if (f.chain !== 0 && !s.filters.some((k) => k.hook === hook && k.chain === f.chain)) return refuse('Error: Cannot find specified filter chain.');
   const inPref = prefOf(s, hook, f.chain, f.pref);
   const first = inPref[0];
@@ -98,7 +109,7 @@ function deleteFilter(s: KernelState, f: TcFilter & { readonly handle: number })
   if (first.kind !== 'flower') return refuse(KIND_MISMATCH);
   const victim = inPref.find((k) => k.handle === f.handle);
   if (!victim) return refuse('Error: Specified filter handle not found.');
-  return { ok: true, state: { qdisc: s.qdisc, filters: s.filters.filter((k) => k !== victim) } };
+  return { ok: true, state: { ...s, filters: s.filters.filter((k) => k !== victim) } };
 }
 
 function lowestFree(inPref: readonly KernelFilter[]): number {
@@ -116,19 +127,29 @@ export function maskOf(m: FlowerMatch): string {
   const len = (cidr: string | undefined): string => (cidr === undefined ? '-' : (cidr.split('/')[1] ?? 'host'));
   const ctMask = m.ctState === undefined ? '-' : [...m.ctState.matchAll(/[+-]([a-z]+)/g)].map((x) => x[1]).sort().join('+');
   const port = m.dstPort === undefined ? '-' : m.dstPort.start === m.dstPort.end ? 'port' : 'range';
-  return [m.vlanEthType !== undefined, m.cvlanEthType !== undefined, m.ipProto !== undefined, len(m.srcIp), len(m.dstIp), port, m.icmpType !== undefined, ctMask, m.unrecognised ?? '-'].join('|');
+  return [m.indev !== undefined, m.dstMac !== undefined, m.vlanEthType !== undefined, m.cvlanEthType !== undefined, m.ipProto !== undefined, len(m.srcIp), len(m.dstIp), port, m.icmpType !== undefined, ctMask, m.unrecognised ?? '-'].join('|');
 }
 
-/** What `tc -j` shows of the state, through the same ownership rules as the cmdline parser. */
-export function observeState(s: KernelState): ObservedTc {
+/**
+ * What `tc -j` shows of the state, through the same ownership rules as the cmdline parser.
+ * For a bound port, pass its block's filters in `blockFilters`: tc shows them as the ingress hook's.
+ */
+export function observeState(s: KernelState, blockFilters: readonly KernelFilter[] = []): ObservedTc {
   if (s.qdisc === null) return { qdisc: null, filters: [], foreign: { ingress: 0, egress: 0 } };
-  const sorted = [...s.filters].sort((a, b) => (a.hook === b.hook ? 0 : a.hook === 'ingress' ? -1 : 1) || a.chain - b.chain || a.pref - b.pref || a.handle - b.handle);
-  const filters: TcFilter[] = [];
+  const all = s.ingressBlock === undefined ? s.filters : [...blockFilters, ...s.filters.filter((k) => k.hook !== 'ingress')];
+  const { owned, foreign } = splitOwned(all);
+  return { qdisc: s.qdisc, filters: owned, foreign };
+}
+
+/** Filters in tc's show order, split into the agent's (by place, as the parser does) and a count of the others per hook. */
+export function splitOwned(all: readonly KernelFilter[]): { owned: TcFilter[]; foreign: { ingress: number; egress: number } } {
+  const sorted = [...all].sort((a, b) => (a.hook === b.hook ? 0 : a.hook === 'ingress' ? -1 : 1) || a.chain - b.chain || a.pref - b.pref || a.handle - b.handle);
+  const owned: TcFilter[] = [];
   const foreign = { ingress: 0, egress: 0 };
   for (const k of sorted) {
     const ours = k.kind === 'flower' && k.flower !== undefined && canonicalProtocol(k.protocol) !== undefined && isOwned(k.hook, k.chain, k.pref);
-    if (ours) filters.push(k.flower!);
+    if (ours) owned.push(k.flower!);
     else foreign[k.hook]++;
   }
-  return { qdisc: s.qdisc, filters, foreign };
+  return { owned, foreign };
 }

@@ -10,6 +10,7 @@ export function countApplied(plan: Plan): Applied {
     if (op.op === 'add') added++;
     else if (op.op === 'replace') replaced++;
     else if (op.op === 'delete') deleted++;
+    else if (op.op === 'bind') qdisc = 'added'; // a port's clsact, bound to the block
     else qdisc = op.op === 'add-qdisc' ? 'added' : 'deleted'; // the last qdisc op wins
   }
   return { added, replaced, deleted, qdisc };

@@ -1,5 +1,5 @@
-// Plan → `tc -batch` input: one line per plan op, in plan order, so a failing line number
-// from tc is the 1-based index of the failing op. Pure. Syntax (docs: the TC program):
+// Plan → `tc -batch` input: the lines of each plan op, in plan order, so a failing line number
+// from tc names the failing op. Pure. Syntax (docs: the TC program):
 //
 //   qdisc add dev X clsact
 //   qdisc del dev X clsact
@@ -7,40 +7,85 @@
 //   filter replace dev X HOOK chain C pref P protocol PROTO handle H flower KEYS ACTIONS
 //   filter del     dev X HOOK chain C pref P protocol PROTO handle H flower
 //
-// Keys in a fixed order: the encapsulation first (tc needs the inner ethertype before it can
-// read an address or ip_proto), ip_proto before dst_port and type (tc refuses a port without
-// it). Values that are not canonical are a bug upstream: they throw instead of reaching tc.
+// A shared-block target (`dev.block`) names `block N` instead of `dev X HOOK` (a filter of a
+// shared block cannot be changed through one of its ports) and binds its ports:
+//
+//   qdisc add dev P ingress_block N clsact                        bind
+//   qdisc del dev P clsact  +  qdisc add dev P ingress_block N clsact   bind, replace
+//
+// (`qdisc replace dev P ingress_block N clsact` on an existing clsact exits 0 and changes
+// nothing, lab kernel 6.1: a rebind has to delete first.) Every op is one line except a
+// replacing bind, which is two.
+//
+// Keys in a fixed order: indev and dst_mac first, then the encapsulation (tc needs the inner ethertype
+// before it can read an address or ip_proto), ip_proto before dst_port and type (tc refuses
+// a port without it). Values that are not canonical are a bug upstream: they throw instead
+// of reaching tc, as does an op the target cannot take (drivers/shared/block-target.ts).
 import type { Netdev } from '../../core/model/attachment.js';
 import type { Plan, PlanOp } from '../../core/model/plan.js';
 import type { FlowerMatch, TcAction, TcFilter } from '../../core/model/tc.js';
+import { isBlockIndex, planProblem } from '../shared/block-target.js';
 import { canonicalCidr, canonicalCtState } from '../shared/canonical.js';
+import { canonicalMac } from '../shared/canonical-mac.js';
 import { assertIfname } from './ifname.js';
 
 export function toBatchLines(dev: Netdev, plan: Plan): string[] {
-  const name = assertIfname(dev.name);
-  return plan.ops.map((op) => lineOf(name, op));
+  return toBatchOpLines(dev, plan).flat();
 }
 
-function lineOf(dev: string, op: PlanOp): string {
+/** The lines of each op, one list per op (a replacing bind has two). */
+export function toBatchOpLines(dev: Netdev, plan: Plan): string[][] {
+  const problem = planProblem(dev, plan);
+  if (problem !== undefined) bug(problem);
+  const target = targetOf(dev);
+  return plan.ops.map((op) => linesOf(target, op));
+}
+
+/** How lines name the target: `dev X` + the hook word, or `block N` with no hook word. */
+interface Target {
+  readonly qdisc: string;
+  readonly filter: (f: TcFilter) => string;
+  readonly block?: number;
+}
+
+function targetOf(dev: Netdev): Target {
+  if (dev.block === undefined) {
+    const name = assertIfname(dev.name);
+    return { qdisc: `dev ${name}`, filter: (f) => `dev ${name} ${f.hook}` };
+  }
+  const index = dev.block.index;
+  if (!isBlockIndex(index)) bug(`block index ${index} is not an integer in 1..4294967295`);
+  for (const p of dev.block.ports) assertIfname(p);
+  return { qdisc: `block ${index}`, filter: () => `block ${index}`, block: index };
+}
+
+function linesOf(t: Target, op: PlanOp): string[] {
   switch (op.op) {
     case 'add-qdisc':
-      return `qdisc add dev ${dev} clsact`;
+      return [`qdisc add ${t.qdisc} clsact`];
     case 'delete-qdisc':
-      return `qdisc del dev ${dev} clsact`;
+      return [`qdisc del ${t.qdisc} clsact`];
+    case 'bind': {
+      const port = assertIfname(op.port);
+      const add = `qdisc add dev ${port} ingress_block ${t.block ?? bug('bind on a netdev')} clsact`;
+      return op.replace ? [`qdisc del dev ${port} clsact`, add] : [add];
+    }
     case 'add':
-      return [`filter add dev ${dev}`, place(op.filter), 'flower', ...keys(op.filter.match), ...actions(op.filter)].join(' ');
+      return [[`filter add ${t.filter(op.filter)}`, place(op.filter), 'flower', ...keys(op.filter.match), ...actions(op.filter)].join(' ')];
     case 'replace':
-      return [`filter replace dev ${dev}`, place(op.filter), `handle ${handle(op.filter.handle)}`, 'flower', ...keys(op.filter.match), ...actions(op.filter)].join(' ');
+      return [[`filter replace ${t.filter(op.filter)}`, place(op.filter), `handle ${handle(op.filter.handle)}`, 'flower', ...keys(op.filter.match), ...actions(op.filter)].join(' ')];
     case 'delete':
-      return [`filter del dev ${dev}`, place(op.filter), `handle ${handle(op.filter.handle)}`, 'flower'].join(' ');
+      return [[`filter del ${t.filter(op.filter)}`, place(op.filter), `handle ${handle(op.filter.handle)}`, 'flower'].join(' ')];
   }
 }
 
-const place = (f: TcFilter): string => `${f.hook} chain ${uint(f.chain, 0xffffffff, 'chain')} pref ${uint(f.pref, 0xffff, 'pref', 1)} protocol ${f.protocol}`;
+const place = (f: TcFilter): string => `chain ${uint(f.chain, 0xffffffff, 'chain')} pref ${uint(f.pref, 0xffff, 'pref', 1)} protocol ${f.protocol}`;
 
 function keys(m: FlowerMatch): string[] {
   if (m.unrecognised !== undefined) bug(`an observed filter with unrecognised keys (${m.unrecognised}) can only be deleted`);
   const out: string[] = [];
+  if (m.indev !== undefined) out.push('indev', assertIfname(m.indev));
+  if (m.dstMac !== undefined) out.push('dst_mac', canonical(m.dstMac, canonicalMac, 'dst_mac'));
   if (m.vlanEthType !== undefined) out.push('vlan_ethtype', m.vlanEthType);
   if (m.cvlanEthType !== undefined) out.push('cvlan_ethtype', m.cvlanEthType);
   if (m.ctState !== undefined) out.push('ct_state', canonical(m.ctState, canonicalCtState, 'ct_state'));

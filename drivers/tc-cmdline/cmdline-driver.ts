@@ -4,23 +4,28 @@
 //   observe: tc -j -batch -  <<  qdisc show dev X / filter show dev X ingress / filter show dev X egress
 //   apply:   tc -batch -     <<  toBatchLines(plan)   (no -force: tc stops at the first failing line)
 //
+// A shared-block target (`dev.block`, see observeBlock) is read from its ports' qdiscs and
+// from `filter show block N`, which lists every chain of the block in one document.
+//
 // The driver trusts the plan: refusing egress-hook filters on a plain `ingress` qdisc (where
 // tc would put them on the ingress hook) is diff's job, which sees the observed qdisc.
 import { inject, injectable, optional } from 'inversify';
+import type { AgentError } from '../../core/api/errors.js';
 import type { Result } from '../../core/api/result.js';
 import { err, ok } from '../../core/api/result.js';
 import { Exec, Logger } from '../../core/api/ports.js';
 import type { TcDriver } from '../../core/api/tc-driver.js';
-import type { Netdev } from '../../core/model/attachment.js';
+import type { Netdev, SharedBlock } from '../../core/model/attachment.js';
 import type { Applied, Plan } from '../../core/model/plan.js';
 import type { ObservedTc } from '../../core/model/tc.js';
 import { countApplied } from '../shared/applied.js';
+import { isBlockIndex, observedBlock, planProblem, type PortObservation } from '../shared/block-target.js';
 import { DEFAULT_EXEC_TIMEOUT_MS } from '../shared/execa-exec.js';
 import { toBatchLines } from './batch.js';
 import { assertIfname } from './ifname.js';
 import { CmdlineOptions } from './options.js';
 import { failedBatchLine, splitShowOutput } from './batch-output.js';
-import { parseFilters, parseQdiscs } from './parse.js';
+import { countFilters, parseFilters, parsePortQdisc, parseQdiscs } from './parse.js';
 
 /** The show commands of one observe, in the order their outputs are read. */
 export const showCommands = (dev: string): string[] => [`qdisc show dev ${dev}`, `filter show dev ${dev} ingress`, `filter show dev ${dev} egress`];
@@ -43,6 +48,7 @@ export class CmdlineTcDriver implements TcDriver {
   }
 
   async observe(dev: Netdev): Promise<Result<ObservedTc>> {
+    if (dev.block !== undefined) return this.observeBlock(dev.name, dev.block);
     const name = assertIfname(dev.name);
     const input = `${showCommands(name).join('\n')}\n`;
     const r = await this.exec.run(this.tc, ['-j', '-batch', '-'], { input, timeoutMs: this.timeoutMs });
@@ -68,7 +74,74 @@ export class CmdlineTcDriver implements TcDriver {
     return ok(observed);
   }
 
+  /**
+   * One tc for the ports' qdiscs and the block's filters:
+   *   qdisc show dev P1 / ... / qdisc show dev Pn / filter show block N
+   * The block exists only while some qdisc uses it: until then the last line fails
+   * ("Cannot find block") after every port's output was printed. A second tc counts the
+   * filters on the own hooks of ports with a clsact but no block (rebindable when none).
+   */
+  private async observeBlock(name: string, block: SharedBlock): Promise<Result<ObservedTc>> {
+    if (!isBlockIndex(block.index)) throw new Error(`not a block index: ${block.index}`);
+    const ports = block.ports.map(assertIfname);
+    const input = `${[...ports.map((p) => `qdisc show dev ${p}`), `filter show block ${block.index}`].join('\n')}\n`;
+    const r = await this.exec.run(this.tc, ['-j', '-batch', '-'], { input, timeoutMs: this.timeoutMs });
+    let shown = ports.length + 1;
+    if (r.exitCode !== 0) {
+      const line = failedBatchLine(r.stderr);
+      if (line === ports.length + 1 && /Cannot find block/.test(r.stderr)) shown = ports.length;
+      else return err(this.showFailed(name, ports, line, r.stderr, '(qdisc show of each port, filter show block)'));
+    }
+    const docs = splitShowOutput(r.stdout, shown, name);
+    if (!docs.ok) return docs;
+    const qdiscs: { name: string; qdisc: PortObservation['qdisc'] }[] = [];
+    for (const [i, port] of ports.entries()) {
+      const q = parsePortQdisc(docs.value[i], port);
+      if (!q.ok) return q;
+      qdiscs.push({ name: port, qdisc: q.value });
+    }
+    const filters = shown > ports.length ? parseFilters(docs.value[ports.length], 'ingress', name) : ok({ owned: [], foreign: 0 });
+    if (!filters.ok) return filters;
+    const loose = qdiscs.filter((p) => p.qdisc?.kind === 'clsact' && p.qdisc.ingressBlock === undefined).map((p) => p.name);
+    const counts = await this.countPortFilters(name, loose);
+    if (!counts.ok) return counts;
+    const observed = observedBlock(block, qdiscs.map((p) => ({ ...p, filters: counts.value.get(p.name) ?? 0 })), filters.value.owned, filters.value.foreign);
+    this.log.debug({ netdev: name, ports: observed.ports, owned: observed.filters.length, foreign: observed.foreign }, 'tc state observed');
+    return ok(observed);
+  }
+
+  /** Filters on both hooks of each port (of any kind and owner), by port name. */
+  private async countPortFilters(name: string, ports: readonly string[]): Promise<Result<Map<string, number>>> {
+    const counts = new Map<string, number>();
+    if (ports.length === 0) return ok(counts);
+    const input = `${ports.flatMap((p) => [`filter show dev ${p} ingress`, `filter show dev ${p} egress`]).join('\n')}\n`;
+    const r = await this.exec.run(this.tc, ['-j', '-batch', '-'], { input, timeoutMs: this.timeoutMs });
+    if (r.exitCode !== 0) {
+      const line = failedBatchLine(r.stderr);
+      return err(this.showFailed(name, ports, line === undefined ? undefined : Math.ceil(line / 2), r.stderr, '(filter show ingress|egress of unbound ports)'));
+    }
+    const docs = splitShowOutput(r.stdout, ports.length * 2, name);
+    if (!docs.ok) return docs;
+    for (const [i, port] of ports.entries()) {
+      const ingress = countFilters(docs.value[2 * i], 'ingress', port);
+      if (!ingress.ok) return ingress;
+      const egress = countFilters(docs.value[2 * i + 1], 'egress', port);
+      if (!egress.ok) return egress;
+      counts.set(port, ingress.value + egress.value);
+    }
+    return ok(counts);
+  }
+
+  /** A failed show of a block's ports: a port that does not exist is named; anything else is tc's message. */
+  private showFailed(name: string, ports: readonly string[], portLine: number | undefined, stderr: string, what: string): AgentError {
+    const port = portLine === undefined ? undefined : ports[portLine - 1];
+    if (port !== undefined && /Cannot find device/.test(stderr)) return { code: 'hook-unavailable', netdev: name, problem: `its port ${port} does not exist (tc: ${stderr.trim().split('\n')[0]})` };
+    return { code: 'tc-exec-failed', netdev: name, command: `-j -batch - ${what}`, stderr };
+  }
+
   async apply(dev: Netdev, plan: Plan): Promise<Result<Applied>> {
+    const problem = planProblem(dev, plan);
+    if (problem !== undefined) return err({ code: 'hook-unavailable', netdev: dev.name, problem: `refusing the plan: ${problem}` });
     const lines = toBatchLines(dev, plan);
     if (lines.length === 0) return ok(countApplied(plan));
     this.log.debug({ netdev: dev.name, lines: lines.length }, 'tc batch');

@@ -2,9 +2,10 @@
 // captures in test/golden/tc-json/):
 //
 //   qdisc:  [{"kind":"clsact","handle":"ffff:","parent":"ffff:fff1",...}, {"kind":"noqueue",...}]
+//           a port of a shared block: {"kind":"clsact",...,"ingress_block":1836974080,"options":{}}
 //   filter: [{"protocol":"ip","pref":2,"kind":"flower","chain":10000},            <- header, one per
 //            {"protocol":"ip","pref":2,"kind":"flower","chain":10000,"options":{     chain/pref/protocol
-//               "handle":1,"keys":{"eth_type":"ipv4","dst_ip":"10.1.0.5","dst_port":{"start":5000,"end":5900},
+//               "handle":1,"indev":"rep1","keys":{"dst_mac":"02:00:00:00:00:0a","eth_type":"ipv4","dst_ip":"10.1.0.5","dst_port":{"start":5000,"end":5900},
 //                                  "ct_state":"+trk+new","ip_proto":"icmpv6","icmp_type":"135"},
 //               "not_in_hw":true,
 //               "actions":[{"order":1,"kind":"ct","action":"commit","zone":0,"control_action":{"type":"pipe"}},
@@ -12,7 +13,9 @@
 //
 // Ownership is by place only (core/pipeline/layout.ts). Anything else is foreign: counted
 // (every entry with options, so a u32 filter's hash-table entry counts too), never parsed,
-// never an error. Inside an owned place:
+// never an error. `indev` is printed beside `keys`, not in it (it is a masked key all the
+// same); a filter whose indev netdev was deleted is printed without it (lab, 6.1). Inside
+// an owned place:
 //   - a key, flower option or key value we never emit  → `match.unrecognised` lists it; it is
 //     part of the filter's identity, so no desired filter equals it and diff deletes it by
 //     handle (and adds the desired filter next to it: its mask differs, so no EEXIST);
@@ -26,7 +29,11 @@
 import { err, ok, type Result } from '../../core/api/result.js';
 import type { EthProtocol, FlowerMatch, Hook, InnerEthType, IpProto, QdiscKind, TcAction, TcFilter } from '../../core/model/tc.js';
 import { isOwned } from '../../core/pipeline/layout.js';
+import { isBlockIndex } from '../shared/block-target.js';
 import { canonicalCidr, canonicalCtState, canonicalProtocol } from '../shared/canonical.js';
+import { canonicalMac } from '../shared/canonical-mac.js';
+import type { PortQdisc } from '../shared/port-binding.js';
+import { isValidIfname } from './ifname.js';
 
 export interface ParsedFilters {
   /** Flower filters in the agent's chains and prefs, in tc's order. */
@@ -45,6 +52,26 @@ export function parseQdiscs(json: unknown, netdev: string): Result<QdiscKind | n
   if (kinds.includes('clsact')) return ok('clsact');
   if (kinds.includes('ingress')) return ok('ingress');
   return ok(null);
+}
+
+/**
+ * A port's clsact or ingress qdisc and its `ingress_block` (null when it has neither). The
+ * kernel lets a netdev have only one of the two.
+ */
+export function parsePortQdisc(json: unknown, netdev: string): Result<PortQdisc | null> {
+  if (!Array.isArray(json)) return err({ code: 'tc-parse-failed', netdev, problem: 'qdisc list is not a JSON array' });
+  const q = json.find((x): x is Json => isObject(x) && (x['kind'] === 'clsact' || x['kind'] === 'ingress'));
+  if (q === undefined) return ok(null);
+  const block = q['ingress_block'];
+  if (block === undefined) return ok({ kind: q['kind'] as string });
+  if (typeof block !== 'number' || !isBlockIndex(block)) return err({ code: 'tc-parse-failed', netdev, problem: `${String(q['kind'])} qdisc: ingress_block ${JSON.stringify(block)} is not a block index` });
+  return ok({ kind: q['kind'] as string, ingressBlock: block });
+}
+
+/** How many filters (of any kind, owned or not) a hook's filter list holds. */
+export function countFilters(json: unknown, hook: Hook, netdev: string): Result<number> {
+  if (!Array.isArray(json)) return err({ code: 'tc-parse-failed', netdev, problem: `${hook} filter list is not a JSON array` });
+  return ok(json.filter((e) => isObject(e) && e['options'] !== undefined).length);
 }
 
 export function parseFilters(json: unknown, hook: Hook, netdev: string): Result<ParsedFilters> {
@@ -75,13 +102,12 @@ export function parseFilters(json: unknown, hook: Hook, netdev: string): Result<
   return ok({ owned, foreign });
 }
 
-/** Flower option fields that describe the filter without changing what it does. */
-const INFORMATIONAL_OPTIONS = new Set(['handle', 'keys', 'actions', 'in_hw', 'in_hw_count', 'not_in_hw', 'skip_hw', 'skip_sw']);
+/** Flower option fields that describe the filter without changing what it does (`indev` is read with the keys). */
+const INFORMATIONAL_OPTIONS = new Set(['handle', 'indev', 'keys', 'actions', 'in_hw', 'in_hw_count', 'not_in_hw', 'skip_hw', 'skip_sw']);
 /**
  * Flower options that change the verdict but are not part of the kernel's mask (`classid`):
  * a replace by handle drops them, an add next to them is EEXIST, so they count with the
- * actions. Every other unknown option (`indev` is a masked key printed outside `keys`) is
- * treated as a key.
+ * actions. Every other unknown option is treated as a key.
  */
 const NOT_IN_MASK = new Set(['classid']);
 
@@ -96,8 +122,13 @@ function parseOwned(options: unknown, hook: Hook, chain: number, pref: number, p
   for (const [name, value] of Object.entries(options)) {
     if (!INFORMATIONAL_OPTIONS.has(name) && !NOT_IN_MASK.has(name)) unrecognised.push(`${name}=${JSON.stringify(value)}`);
   }
-  const match = parseKeys(keys, unrecognised);
-  if (typeof match === 'string') return `handle ${handle}: options.keys.${match}`;
+  const indev = options['indev'];
+  if (indev !== undefined && typeof indev !== 'string') return `handle ${handle}: options.indev is not a string`;
+  const keyed = parseKeys(keys, unrecognised);
+  if (typeof keyed === 'string') return `handle ${handle}: options.keys.${keyed}`;
+  // a name we could not print back into a batch line is nothing we installed
+  if (indev !== undefined && !isValidIfname(indev)) unrecognised.push(`indev=${JSON.stringify(indev)}`);
+  const match: FlowerMatch = indev !== undefined && isValidIfname(indev) ? { indev, ...keyed } : keyed;
   const parsed = parseActions(options['actions'] ?? []);
   if (typeof parsed === 'string') return `handle ${handle}: options.actions${parsed}`;
   const actions = Object.keys(options).some((k) => NOT_IN_MASK.has(k)) ? [] : parsed;
@@ -149,6 +180,14 @@ function parseKeys(keys: Json, unrecognised: string[]): FlowerMatch | string {
           else m.dstIp = cidr;
         } else if (canonicalCidr(value.split('/')[0] ?? '') !== undefined) other(name, value); // address/mask that is no prefix
         else return `${name} ${JSON.stringify(value)} is not an address`;
+        break;
+      }
+      case 'dst_mac': {
+        if (typeof value !== 'string') return `${name} is not a string`;
+        const mac = canonicalMac(value);
+        if (mac !== undefined) m.dstMac = mac;
+        else if (canonicalMac(value.split('/')[0] ?? '') !== undefined) other(name, value); // a masked MAC (`…/16`)
+        else return `${name} ${JSON.stringify(value)} is not a MAC address`;
         break;
       }
       case 'dst_port': {

@@ -115,12 +115,12 @@ export class NlWriter {
     return this;
   }
 
-  /** struct tcmsg. */
+  /** struct tcmsg. `ifindex` may be TCM_IFINDEX_MAGIC_BLOCK (0xffffffff, -1 as the i32 it is). */
   tcmsg(ifindex: number, handle: number, parent: number, info: number): this {
     this.reserve(20);
     const o = this.off;
     this.buf.writeUInt32LE(0, o); // family, pad1, pad2
-    this.buf.writeInt32LE(ifindex, o + 4);
+    this.buf.writeInt32LE(ifindex | 0, o + 4);
     this.buf.writeUInt32LE(handle >>> 0, o + 8);
     this.buf.writeUInt32LE(parent >>> 0, o + 12);
     this.buf.writeUInt32LE(info >>> 0, o + 16);

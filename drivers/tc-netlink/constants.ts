@@ -63,7 +63,13 @@ export const TC_H = {
   MIN_EGRESS: 0xfffffff3,
 } as const;
 
-export const TCA = { KIND: 1, OPTIONS: 2, CHAIN: 11 } as const;
+export const TCA = { KIND: 1, OPTIONS: 2, CHAIN: 11, INGRESS_BLOCK: 13 } as const;
+
+/**
+ * tcm_ifindex of a request about a shared block's filters; tcm_parent then holds the block
+ * index (tcm_block_index, a union with tcm_parent).
+ */
+export const TCM_IFINDEX_MAGIC_BLOCK = 0xffffffff;
 
 export const TCA_FLOWER = {
   CLASSID: 1,

@@ -3,7 +3,7 @@
 // state as one canonical object. Pure; throws MalformedMessage on a field that does not fit.
 //
 //   - the values tc prints become the canonical fields; ETH_TYPE is derived (ignored);
-//   - every other attribute is listed in `match.unrecognised` (`vlan_id=100`, `indev="rep2"`,
+//   - every other attribute is listed in `match.unrecognised` (`vlan_id=100`,
 //     `dst_port=5000/fff8`: tc's key names and tc's spellings, checked against lab captures);
 //     a filter with one never equals a desired filter, so diff deletes it;
 //   - an action list with anything `compile` does not emit (other kinds, ct nat/mark/force,
@@ -15,6 +15,7 @@
 import { formatIp } from '../../core/model/cidr.js';
 import type { FlowerMatch, InnerEthType, IpProto, TcAction } from '../../core/model/tc.js';
 import { canonicalCidr } from '../shared/canonical.js';
+import { isValidIfname } from '../tc-cmdline/ifname.js';
 import { AttrIndex, MalformedMessage } from './attr.js';
 import { CT_ACT, CT_STATE_BITS, ETH_P, IPPROTO, KEY_FLAGS, TC_ACT, TC_GEN_LEN, TCA_ACT, TCA_CT, TCA_FLOWER as F, TCA_GACT } from './constants.js';
 
@@ -61,7 +62,15 @@ export function decodeFlowerOptions(o: AttrIndex, s: FlowerScratch = new FlowerS
   const unrecognised: string[] = [];
   const m: Mutable<FlowerMatch> = {};
 
-  if (taken(o, used, F.INDEV)) unrecognised.push(`indev=${JSON.stringify(o.string(F.INDEV))}`);
+  // indev: the port a frame entered a shared block through. The kernel keeps its ifindex and
+  // dumps that device's current name (nothing once the device is gone: see the lab goldens)
+  // A name tc could not print back into a batch line (the kernel's rule is looser than
+  // isValidIfname's) is nothing the agent installed: unrecognised, as parse.ts does.
+  if (taken(o, used, F.INDEV)) {
+    const name = o.string(F.INDEV)!;
+    if (isValidIfname(name)) m.indev = name;
+    else unrecognised.push(`indev=${JSON.stringify(name)}`);
+  }
 
   // encapsulation
   if (taken(o, used, F.KEY_VLAN_ETH_TYPE)) {
@@ -158,13 +167,15 @@ export function decodeFlowerOptions(o: AttrIndex, s: FlowerScratch = new FlowerS
     unrecognised.push(`ip_flags=${JSON.stringify(named)}`);
   }
 
-  // MAC addresses, ip_tos / ip_ttl, as tc prints them
+  // MAC addresses (a whole dst_mac is a key of the model), ip_tos / ip_ttl, as tc prints them
   for (const [type, maskType, name] of [[F.KEY_ETH_DST, F.KEY_ETH_DST_MASK, 'dst_mac'], [F.KEY_ETH_SRC, F.KEY_ETH_SRC_MASK, 'src_mac']] as const) {
     used[maskType] = 1;
     if (!taken(o, used, type)) continue;
     const v = o.bytes(type, 6, name)!;
     const k = o.bytes(maskType, 6, `${name} mask`);
-    unrecognised.push(`${name}=${JSON.stringify(!k || k.every((x) => x === 0xff) ? mac(v) : `${mac(v)}/${mac(k)}`)}`);
+    const whole = !k || k.every((x) => x === 0xff);
+    if (whole && type === F.KEY_ETH_DST) m.dstMac = mac(v);
+    else unrecognised.push(`${name}=${JSON.stringify(whole ? mac(v) : `${mac(v)}/${macMask(k!)}`)}`);
   }
   for (const [type, maskType, name] of [[F.KEY_IP_TOS, F.KEY_IP_TOS_MASK, 'ip_tos'], [F.KEY_IP_TTL, F.KEY_IP_TTL_MASK, 'ip_ttl']] as const) {
     used[maskType] = 1;
@@ -284,6 +295,13 @@ function formatIpv6(addr: Buffer, mask: Buffer | undefined): string {
 
 const dotted = (a: number): string => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
 const mac = (b: Buffer): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+/** A MAC mask as tc prints it: the prefix length when the mask is one, else the mask. */
+function macMask(k: Buffer): string {
+  let len = 0;
+  while (len < 48 && ((k[len >> 3]! >> (7 - (len & 7))) & 1) === 1) len++;
+  for (let i = len; i < 48; i++) if (((k[i >> 3]! >> (7 - (i & 7))) & 1) === 1) return mac(k);
+  return `${len}`;
+}
 
 /** An IPv6 address and its mask as tc prints them: bare for a host mask, /len for a prefix, /mask otherwise. */
 function address6(addr: Buffer, mask: Buffer | undefined): string {

@@ -6,10 +6,13 @@
 //
 //   RTM_NEWTFILTER:  tcmsg{ifindex, handle, parent, info = pref<<16 | ethertype (network order)}
 //                    TCA_KIND "flower", TCA_CHAIN u32, TCA_OPTIONS {keys..., TCA_FLOWER_ACT, TCA_FLOWER_FLAGS}
-//   RTM_NEWQDISC:    tcmsg{ifindex, handle, parent}, TCA_KIND "clsact" | "ingress" | ...
+//   RTM_NEWQDISC:    tcmsg{ifindex, handle, parent}, TCA_KIND "clsact" | "ingress" | ...,
+//                    TCA_INGRESS_BLOCK u32 when the qdisc's ingress side is a shared block
+//   a shared block's filters: RTM_NEWTFILTER with tcmsg{TCM_IFINDEX_MAGIC_BLOCK, handle, block index, info}
 //   RTM_NEWLINK:     ifinfomsg{family, type, ifindex i32, ...}, IFLA_IFNAME
 import type { EthProtocol, Hook, QdiscKind, TcFilter } from '../../core/model/tc.js';
 import { isOwned } from '../../core/pipeline/layout.js';
+import type { PortQdisc } from '../shared/port-binding.js';
 import { AttrIndex, MalformedMessage } from './attr.js';
 import { ETH_P, IFINFOMSG_LEN, IFLA_IFNAME, RTM, TC_H, TCA, TCMSG_LEN } from './constants.js';
 import { decodeFlowerOptions, FlowerScratch } from './decode-flower.js';
@@ -112,6 +115,26 @@ export function decodeQdiscDump(messages: readonly NlMsg[], ifindex: number): De
       const k = attrs.string(TCA.KIND) ?? '';
       if (k === 'clsact') found = 'clsact';
       else if (k === 'ingress' && found === null) found = 'ingress';
+    }
+    return found;
+  });
+}
+
+/**
+ * The clsact or ingress qdisc (at ffff:fff1) of each of `ifindexes`, with its ingress block,
+ * from a qdisc dump of every device; null for a device that has neither.
+ */
+export function decodePortQdiscs(messages: readonly NlMsg[], ifindexes: readonly number[]): Decoded<Map<number, PortQdisc | null>> {
+  return decoding(() => {
+    const found = new Map<number, PortQdisc | null>(ifindexes.map((i) => [i, null]));
+    const attrs = new AttrIndex();
+    for (const m of messages) {
+      if (m.type !== RTM.NEWQDISC) throw new MalformedMessage(`message type ${m.type} in a qdisc dump`);
+      const t = tcmsg(m, attrs, 'qdisc message');
+      if (!found.has(t.ifindex) || t.parent !== TC_H.CLSACT) continue;
+      const block = attrs.u32(TCA.INGRESS_BLOCK, 'TCA_INGRESS_BLOCK');
+      // the kernel writes TCA_INGRESS_BLOCK only for a shared block (index 0 = none)
+      found.set(t.ifindex, { kind: attrs.string(TCA.KIND) ?? '', ...(block ? { ingressBlock: block } : {}) });
     }
     return found;
   });

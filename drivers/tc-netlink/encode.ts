@@ -9,9 +9,17 @@
 //     TCA_CHAIN u32, TCA_KIND "flower", TCA_OPTIONS { keys, TCA_FLOWER_ACT { 1: {KIND, OPTIONS}, 2: ... },
 //                                                    TCA_FLOWER_FLAGS 0, TCA_FLOWER_KEY_ETH_TYPE proto }
 //   qdisc add/del  RTM_NEWQDISC REQUEST|EXCL|CREATE / RTM_DELQDISC  tcmsg{ifindex, ffff:, parent ffff:fff1}, TCA_KIND "clsact"
+//
+// A shared block (`block` given; test/golden/netlink/block.json):
+//   filter ops     tcmsg{TCM_IFINDEX_MAGIC_BLOCK, handle, parent = block index, info}, the rest as above
+//   bind           RTM_NEWQDISC REQUEST|EXCL|CREATE  tcmsg{port, ffff:, ffff:fff1}, TCA_KIND "clsact",
+//                  TCA_INGRESS_BLOCK u32 (`qdisc add dev P ingress_block N clsact`)
+//   flower indev   TCA_FLOWER_INDEV, a NUL-terminated name, the first key (where tc's line has it)
+//   flower dst_mac TCA_FLOWER_KEY_ETH_DST + _MASK (all ones), right after indev
 import type { PlanOp } from '../../core/model/plan.js';
 import { canonicalCidr, parseCidr } from '../../core/model/cidr.js';
 import { CT_FLAGS, type EthProtocol, type FlowerMatch, type Hook, type TcAction, type TcFilter } from '../../core/model/tc.js';
+import { isValidIfname } from '../tc-cmdline/ifname.js';
 import { NlWriter } from './attr.js';
 import {
   CT_ACT,
@@ -30,6 +38,7 @@ import {
   TCA_CT,
   TCA_FLOWER,
   TCA_GACT,
+  TCM_IFINDEX_MAGIC_BLOCK,
 } from './constants.js';
 
 export const hookParent = (hook: Hook): number => (hook === 'ingress' ? TC_H.MIN_INGRESS : TC_H.MIN_EGRESS);
@@ -38,12 +47,27 @@ export const hookParent = (hook: Hook): number => (hook === 'ingress' ? TC_H.MIN
 export const filterInfo = (pref: number, protocol: EthProtocol): number => ((pref << 16) | swap16(ETH_P[protocol])) >>> 0;
 const swap16 = (v: number): number => ((v & 0xff) << 8) | (v >> 8);
 
-/** Appends the request of one plan op. `ack`: ask for an ACK (errors are always answered). */
-export function encodeOp(w: NlWriter, op: PlanOp, ifindex: number, seq: number, ack: boolean): void {
+/**
+ * Appends the request of one plan op. `ack`: ask for an ACK (errors are always answered).
+ * `block`: the target is that shared block: filter ops address it (their `ifindex` is
+ * ignored), a bind binds the port `ifindex` to it, and qdisc ops are bugs.
+ */
+export function encodeOp(w: NlWriter, op: PlanOp, ifindex: number, seq: number, ack: boolean, block?: number): void {
   const a = ack ? NLM_F.ACK : 0;
+  if (block !== undefined) blockIndex(block);
   switch (op.op) {
+    case 'bind': {
+      if (block === undefined) bug(`a bind of ${op.port} without a shared block`);
+      const m = w.beginMessage(RTM.NEWQDISC, NLM_F.REQUEST | a | NLM_F.EXCL | NLM_F.CREATE, seq);
+      w.tcmsg(ifindex, TC_H.INGRESS_QDISC, TC_H.CLSACT, 0);
+      w.string(TCA.KIND, 'clsact');
+      w.u32(TCA.INGRESS_BLOCK, block);
+      w.endMessage(m);
+      return;
+    }
     case 'add-qdisc':
     case 'delete-qdisc': {
+      if (block !== undefined) bug(`${op.op} on shared block ${block}: a block has no qdisc of its own, its ports are bound`);
       const add = op.op === 'add-qdisc';
       const m = w.beginMessage(add ? RTM.NEWQDISC : RTM.DELQDISC, NLM_F.REQUEST | a | (add ? NLM_F.EXCL | NLM_F.CREATE : 0), seq);
       w.tcmsg(ifindex, TC_H.INGRESS_QDISC, TC_H.CLSACT, 0);
@@ -52,22 +76,33 @@ export function encodeOp(w: NlWriter, op: PlanOp, ifindex: number, seq: number, 
       return;
     }
     case 'add':
-      return encodeFilter(w, RTM.NEWTFILTER, NLM_F.REQUEST | a | NLM_F.EXCL | NLM_F.CREATE, op.filter, 0, ifindex, seq, true);
+      return encodeFilter(w, RTM.NEWTFILTER, NLM_F.REQUEST | a | NLM_F.EXCL | NLM_F.CREATE, op.filter, 0, ifindex, seq, true, block);
     case 'replace':
-      return encodeFilter(w, RTM.NEWTFILTER, NLM_F.REQUEST | a | NLM_F.CREATE, op.filter, handle(op.filter.handle), ifindex, seq, true);
+      return encodeFilter(w, RTM.NEWTFILTER, NLM_F.REQUEST | a | NLM_F.CREATE, op.filter, handle(op.filter.handle), ifindex, seq, true, block);
     case 'delete':
-      return encodeFilter(w, RTM.DELTFILTER, NLM_F.REQUEST | a, op.filter, handle(op.filter.handle), ifindex, seq, false);
+      return encodeFilter(w, RTM.DELTFILTER, NLM_F.REQUEST | a, op.filter, handle(op.filter.handle), ifindex, seq, false, block);
   }
 }
 
 /** A filter add with a chosen handle (rollback re-creates a deleted filter where it was). */
-export function encodeAddWithHandle(w: NlWriter, f: TcFilter, h: number, ifindex: number, seq: number): void {
-  encodeFilter(w, RTM.NEWTFILTER, NLM_F.REQUEST | NLM_F.ACK | NLM_F.EXCL | NLM_F.CREATE, f, handle(h), ifindex, seq, true);
+export function encodeAddWithHandle(w: NlWriter, f: TcFilter, h: number, ifindex: number, seq: number, block?: number): void {
+  encodeFilter(w, RTM.NEWTFILTER, NLM_F.REQUEST | NLM_F.ACK | NLM_F.EXCL | NLM_F.CREATE, f, handle(h), ifindex, seq, true, block);
 }
 
-function encodeFilter(w: NlWriter, type: number, flags: number, f: TcFilter, h: number, ifindex: number, seq: number, full: boolean): void {
+/** tcm_ifindex and tcm_parent of a filter request: a device's hook, or a shared block (its filters sit on the ingress side). */
+function filterPlace(hook: Hook, ifindex: number, block: number | undefined): [number, number] {
+  if (block === undefined) return [ifindex, hookParent(hook)];
+  if (hook !== 'ingress') bug(`an ${hook} filter on shared block ${block}: a block's filters are ingress filters`);
+  return [TCM_IFINDEX_MAGIC_BLOCK, blockIndex(block)];
+}
+
+/** Block indexes are u32 and never 0 (tc and the kernel treat 0 as "no block"). */
+const blockIndex = (b: number): number => uint(b, 0xffffffff, 'block index', 1);
+
+function encodeFilter(w: NlWriter, type: number, flags: number, f: TcFilter, h: number, ifindex: number, seq: number, full: boolean, block: number | undefined): void {
   const m = w.beginMessage(type, flags, seq);
-  w.tcmsg(ifindex, h, hookParent(f.hook), filterInfo(uint(f.pref, 0xffff, 'pref', 1), f.protocol));
+  const [idx, parent] = filterPlace(f.hook, ifindex, block);
+  w.tcmsg(idx, h, parent, filterInfo(uint(f.pref, 0xffff, 'pref', 1), f.protocol));
   w.u32(TCA.CHAIN, uint(f.chain, 0xffffffff, 'chain'));
   w.string(TCA.KIND, 'flower');
   const o = w.beginNest(TCA.OPTIONS);
@@ -84,6 +119,16 @@ function encodeFilter(w: NlWriter, type: number, flags: number, f: TcFilter, h: 
 /** Keys in the order the cmdline driver writes them, which is the order tc sends them in. */
 function keys(w: NlWriter, m: FlowerMatch): void {
   if (m.unrecognised !== undefined) bug(`an observed filter with unrecognised keys (${m.unrecognised}) can only be deleted`);
+  if (m.indev !== undefined) {
+    // the kernel refuses a name of IFNAMSIZ or more; the rest is what tc's line could carry
+    if (!isValidIfname(m.indev)) bug(`indev ${JSON.stringify(m.indev)} is not a valid interface name`);
+    w.string(TCA_FLOWER.INDEV, m.indev);
+  }
+  if (m.dstMac !== undefined) {
+    // tc writes the address and an all-ones mask for a plain `dst_mac A`
+    w.bytes(TCA_FLOWER.KEY_ETH_DST, macBytes(m.dstMac));
+    w.bytes(TCA_FLOWER.KEY_ETH_DST_MASK, Buffer.alloc(6, 0xff));
+  }
   if (m.vlanEthType !== undefined) w.be16(TCA_FLOWER.KEY_VLAN_ETH_TYPE, ETH_P[m.vlanEthType]);
   if (m.cvlanEthType !== undefined) w.be16(TCA_FLOWER.KEY_CVLAN_ETH_TYPE, ETH_P[m.cvlanEthType]);
   if (m.ctState !== undefined) {
@@ -135,6 +180,14 @@ export function ctStateBits(state: string): { value: number; mask: number } {
   const canonical = CT_FLAGS.filter((f) => (value & CT_STATE_BITS[f]) !== 0).map((f) => `+${f}`).join('') + CT_FLAGS.filter((f) => (mask & ~value & CT_STATE_BITS[f]) !== 0).map((f) => `-${f}`).join('');
   if (mask === 0 || canonical !== state) bug(`ct_state ${JSON.stringify(state)} is not in canonical form`);
   return { value, mask };
+}
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+/** A canonical (lower-case, colon-separated) MAC address. */
+function macBytes(mac: string): Buffer {
+  if (!MAC.test(mac)) bug(`dst_mac ${JSON.stringify(mac)} is not a canonical MAC address`);
+  return Buffer.from(mac.split(':').map((h) => parseInt(h, 16)));
 }
 
 const V4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
@@ -232,10 +285,14 @@ export function encodeDumpQdiscs(w: NlWriter, ifindex: number, seq: number): voi
   w.endMessage(m);
 }
 
-/** RTM_GETTFILTER dump of one hook, every chain (the kernel narrows it to one chain/pref/protocol when given). */
-export function encodeDumpFilters(w: NlWriter, ifindex: number, hook: Hook, seq: number, only?: { chain: number; pref: number; protocol: EthProtocol }): void {
+/**
+ * RTM_GETTFILTER dump of one hook, or of a shared block (`block`; `ifindex` ignored), every
+ * chain (the kernel narrows it to one chain/pref/protocol when given).
+ */
+export function encodeDumpFilters(w: NlWriter, ifindex: number, hook: Hook, seq: number, only?: { chain: number; pref: number; protocol: EthProtocol }, block?: number): void {
   const m = w.beginMessage(RTM.GETTFILTER, NLM_F.REQUEST | NLM_F.DUMP, seq);
-  w.tcmsg(ifindex, 0, hookParent(hook), only ? filterInfo(only.pref, only.protocol) : 0);
+  const [idx, parent] = filterPlace(hook, ifindex, block);
+  w.tcmsg(idx, 0, parent, only ? filterInfo(only.pref, only.protocol) : 0);
   if (only) w.u32(TCA.CHAIN, only.chain);
   w.endMessage(m);
 }
@@ -265,22 +322,25 @@ export interface EncodedWindow {
  * upstream: it throws) stops the apply before the first request is sent. Only the last
  * request of a window asks for an ACK.
  */
-export function encodeWindows(ops: readonly PlanOp[], windows: readonly { start: number; end: number }[]): EncodedWindow[] {
+export function encodeWindows(ops: readonly PlanOp[], windows: readonly { start: number; end: number }[], block?: number): EncodedWindow[] {
   return windows.map((win) => {
     const w = new NlWriter(192 * (win.end - win.start));
     const starts: number[] = [];
     for (let i = win.start; i < win.end; i++) {
       starts.push(w.length);
-      encodeOp(w, ops[i]!, 0, 0, i === win.end - 1);
+      encodeOp(w, ops[i]!, 0, 0, i === win.end - 1, block);
     }
     return { buf: w.finish(), starts };
   });
 }
 
-/** Writes the device and the sequence numbers into an encoded window (in place). */
+/**
+ * Writes the device and the sequence numbers into an encoded window (in place): the port of a
+ * bind, TCM_IFINDEX_MAGIC_BLOCK for the filters of a block.
+ */
 export function stampWindow(win: EncodedWindow, ifindex: number, seqs: readonly number[]): void {
   win.starts.forEach((start, k) => {
     win.buf.writeUInt32LE(seqs[k]! >>> 0, start + 8);
-    win.buf.writeInt32LE(ifindex, start + 16 + 4); // tcmsg.tcm_ifindex
+    win.buf.writeInt32LE(ifindex | 0, start + 16 + 4); // tcmsg.tcm_ifindex
   });
 }

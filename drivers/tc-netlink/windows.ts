@@ -6,9 +6,9 @@
 // failure *in the same window* have already run, and the driver undoes them in reverse
 // order (see netlink-driver.ts). So a window is cut wherever that would be unsafe:
 //
-//   - an op that cannot be undone comes first in its window: a qdisc op (it is also alone:
+//   - an op that cannot be undone comes first in its window: a qdisc op or a bind (alone too:
 //     a failed add-qdisc on a plain ingress qdisc would send the next egress filters to the
-//     ingress hook), a replace (its old actions are not in the plan), and a delete of a filter
+//     ingress hook; a bind goes to its port, not to the block), a replace (its old actions are not in the plan), and a delete of a filter
 //     that cannot be written back (unrecognised keys, unusable actions);
 //   - a window holds one chain and one phase (adds/replaces, or deletes). diff fills a chain
 //     before anything jumps to it and empties the entry chain before the chains it jumps to,
@@ -46,6 +46,7 @@ export function planWindows(ops: readonly PlanOp[], maxOps: number): Window[] {
       !undoable(op) ||
       first.op === 'add-qdisc' ||
       first.op === 'delete-qdisc' ||
+      first.op === 'bind' ||
       phase(op) !== phase(first) ||
       (op as { filter: { chain: number } }).filter.chain !== (first as { filter: { chain: number } }).filter.chain;
     if (cut) {

@@ -3,9 +3,10 @@ import { inject, injectable, optional } from 'inversify';
 import type { AdapterContext, CniAdapter } from '../../core/api/cni-adapter.js';
 import { Logger, Sysfs } from '../../core/api/ports.js';
 import { err, ok, type Result } from '../../core/api/result.js';
-import type { Attachment, Netdev, NetworkAttachment, NetworkStatusEntry } from '../../core/model/attachment.js';
+import type { Attachment, Eswitch, Netdev, NetworkAttachment, NetworkStatusEntry } from '../../core/model/attachment.js';
 import type { Pod } from '../../core/model/k8s.js';
 import { resolveDeviceNetdev } from '../sysfs/device-netdev.js';
+import { eswitchOf } from '../sysfs/eswitch.js';
 import { AcceleratedBridgeOptions } from './options.js';
 import { pciAttachment } from './pci-attachment.js';
 
@@ -33,6 +34,10 @@ export class AcceleratedBridgeAdapter implements CniAdapter {
 
   attachment(pod: Pod, net: NetworkAttachment, status: NetworkStatusEntry, _ctx: AdapterContext): Result<Attachment> {
     return pciAttachment(this.name, pod, net.key, status);
+  }
+
+  eswitchOf(rep: Netdev): Promise<Result<Eswitch | null>> {
+    return eswitchOf(this.sysfs, rep.name);
   }
 
   async resolveNetdevs(a: Attachment): Promise<Result<readonly Netdev[]>> {

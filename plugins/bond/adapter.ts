@@ -5,11 +5,12 @@ import type { AdapterContext, CniAdapter } from '../../core/api/cni-adapter.js';
 import type { AgentError } from '../../core/api/errors.js';
 import { Logger, Sysfs } from '../../core/api/ports.js';
 import { err, ok, type Result } from '../../core/api/result.js';
-import type { Attachment, Netdev, NetworkAttachment, NetworkStatusEntry } from '../../core/model/attachment.js';
+import type { Attachment, Eswitch, Netdev, NetworkAttachment, NetworkStatusEntry } from '../../core/model/attachment.js';
 import type { Pod } from '../../core/model/k8s.js';
 import { ACCELERATED_BRIDGE } from '../accelerated-bridge/adapter.js';
 import { pciAttachment } from '../accelerated-bridge/pci-attachment.js';
 import { resolveDeviceNetdev } from '../sysfs/device-netdev.js';
+import { eswitchOf } from '../sysfs/eswitch.js';
 import { bondLinks } from './links.js';
 import { BondOptions } from './options.js';
 
@@ -61,6 +62,10 @@ export class BondAdapter implements CniAdapter {
       members.push(member.value);
     }
     return ok({ adapter: this.name, network: net.key, interface: iface, ips, ...(typeof status.mac === 'string' ? { mac: status.mac } : {}), members });
+  }
+
+  eswitchOf(rep: Netdev): Promise<Result<Eswitch | null>> {
+    return eswitchOf(this.sysfs, rep.name);
   }
 
   async resolveNetdevs(a: Attachment): Promise<Result<readonly Netdev[]>> {

@@ -10,10 +10,11 @@ import { inject, injectable } from 'inversify';
 import type { AdapterContext, CniAdapter } from '../../core/api/cni-adapter.js';
 import { Logger, Sysfs } from '../../core/api/ports.js';
 import { err, ok, type Result } from '../../core/api/result.js';
-import type { Attachment, Netdev, NetworkAttachment, NetworkStatusEntry } from '../../core/model/attachment.js';
+import type { Attachment, Eswitch, Netdev, NetworkAttachment, NetworkStatusEntry } from '../../core/model/attachment.js';
 import type { Pod } from '../../core/model/k8s.js';
 import { pciAttachment } from '../accelerated-bridge/pci-attachment.js';
 import { resolveDeviceNetdev } from '../sysfs/device-netdev.js';
+import { eswitchOf } from '../sysfs/eswitch.js';
 
 export const SRIOV = 'sriov';
 
@@ -35,6 +36,10 @@ export class SriovAdapter implements CniAdapter {
 
   attachment(pod: Pod, net: NetworkAttachment, status: NetworkStatusEntry, _ctx: AdapterContext): Result<Attachment> {
     return pciAttachment(this.name, pod, net.key, withConfigDevice(status, net));
+  }
+
+  eswitchOf(rep: Netdev): Promise<Result<Eswitch | null>> {
+    return eswitchOf(this.sysfs, rep.name);
   }
 
   async resolveNetdevs(a: Attachment): Promise<Result<readonly Netdev[]>> {

@@ -44,6 +44,8 @@ const NON_DEFAULT = {
   stateless: true,
   ctZone: 7,
   encapsulations: ['untagged', '802.1Q'],
+  layout: 'shared-block',
+  uplink: 'p0',
   resyncSeconds: 60,
   extraArgs: ['--once'],
   serviceAccount: { create: false, name: 'existing-sa' },
@@ -133,6 +135,8 @@ describe('Helm chart (deploy/helm/multi-networkpolicy-tc)', () => {
       '--stateless',
       '--ct-zone=7',
       '--encapsulations=untagged,802.1Q',
+      '--layout=shared-block',
+      '--uplink=p0',
       '--resync-seconds=60',
       '--once',
     ]);

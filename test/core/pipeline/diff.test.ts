@@ -35,11 +35,18 @@ describe('installing from nothing', () => {
     assert.deepEqual(plan.ops.slice(1).map((op) => filterKey(filterOf(op)!)).sort(), desired.map(filterKey).sort());
   });
 
-  test('port chains are filled before the verdict chain, and the verdict chain before the entry chain', () => {
-    const chains = plan.ops.slice(1).map((op) => filterOf(op)!.chain);
-    const rank = (c: number) => (c === 0 ? 2 : c === VERDICT_CHAIN ? 1 : 0);
-    assert.ok(chains.includes(PORT_CHAIN_FIRST), 'the case has a port chain');
-    for (let i = 1; i < chains.length; i++) assert.ok(rank(chains[i - 1]!) <= rank(chains[i]!), `op ${i}: chain ${chains[i - 1]} before ${chains[i]}`);
+  test('a filter that jumps to a chain is added only once that chain is complete (port chains, then verdict, then entry)', () => {
+    const adds = plan.ops.slice(1).map((op) => filterOf(op)!);
+    assert.ok(adds.some((f) => f.chain === PORT_CHAIN_FIRST), 'the case has a port chain');
+    assert.ok(adds.some((f) => f.chain === VERDICT_CHAIN), 'the case has a verdict chain');
+    const size = (hook: string, chain: number) => desired.filter((f) => f.hook === hook && f.chain === chain).length;
+    adds.forEach((f, i) => {
+      for (const a of f.actions) {
+        if (a.kind !== 'goto') continue;
+        const before = adds.slice(0, i).filter((g) => g.hook === f.hook && g.chain === a.chain).length;
+        assert.equal(before, size(f.hook, a.chain), `op ${i + 1}: ${f.hook} chain ${f.chain} jumps to chain ${a.chain} before it is complete`);
+      }
+    });
   });
 
   test('within a chain of a hook the catch-all (drop, or the entry dispatch) is added last', () => {

@@ -32,6 +32,8 @@ export function applyOp(s: SimState, op: PlanOp): SimState {
     case 'add-qdisc':
       if (s.qdisc !== null) throw new Error('qdisc add: a qdisc exists');
       return { ...s, qdisc: 'clsact' };
+    case 'bind':
+      throw new Error('tc-sim models one netdev, not a shared block');
     case 'delete-qdisc':
       if (s.qdisc === null) throw new Error('qdisc del: no qdisc');
       return { ...s, qdisc: null, filters: [], foreign: { ingress: 0, egress: 0 } };

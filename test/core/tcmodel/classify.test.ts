@@ -127,3 +127,20 @@ test('an unparseable ct_state key is an invalid filter', () => {
   assert.equal(runErr([filter('ingress', 0, 1, 'ip', { ctState: '+trk+bogus' }, pass)]).code, 'invalid-filter');
   assert.equal(runErr([filter('ingress', 0, 1, 'ip', { ctState: 'trk' }, pass)]).code, 'invalid-filter');
 });
+
+test('filters of one pref that differ by indev are not ambiguous: only the port the frame came in through matches', () => {
+  const perPort = [
+    filter('ingress', 0, 5, 'ip', { indev: 'repA' }, drop),
+    filter('ingress', 0, 5, 'ip', { indev: 'repB' }, pass),
+  ];
+  const at = (indev?: string) => runHook(perPort, 'ingress', skbOf(syn, indev), newConntrackTable());
+  const a = at('repA');
+  const b = at('repB');
+  const elsewhere = at('uplink');
+  assert.ok(a.ok && b.ok && elsewhere.ok);
+  assert.deepEqual([a.value.verdict, b.value.verdict, elsewhere.value.verdict], ['drop', 'pass', 'pass']);
+  assert.deepEqual(elsewhere.value.path, [{ kind: 'no-match', hook: 'ingress', chain: 0 }]);
+  // without indev on one of them, a frame from repA matches both: different actions, one pref
+  const clash = runHook([perPort[0]!, filter('ingress', 0, 5, 'ip', {}, pass)], 'ingress', skbOf(syn, 'repA'), newConntrackTable());
+  assert.equal(!clash.ok && clash.error.code, 'ambiguous-pref');
+});

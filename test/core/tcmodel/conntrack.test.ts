@@ -127,3 +127,12 @@ test('conntrack info crosses to the next hook; a bare invalid mark does not', ()
   const invalid = ctOn(t, synAck).skb;
   assert.equal(ctFlagsOf(acrossHooks(invalid)), 0);
 });
+
+test('the port a frame entered through stays on the skb through ct and across hooks', () => {
+  const t = newConntrackTable();
+  const tracked = ctOn(t, skbOf(syn, 'repA')).skb;
+  assert.equal(tracked.indev, 'repA');
+  const untracked = ctOn(t, skbOf({ ...syn, segment: 'data', srcPort: 1 }, 'repA')).skb;
+  assert.equal(acrossHooks(untracked).indev, 'repA');
+  assert.equal(skbOf(syn).indev, undefined);
+});

@@ -105,3 +105,24 @@ test('src_ip/dst_ip use CIDR containment and never match the other family', () =
   assert.equal(matches(f('all', { dstIp: '0.0.0.0/0' }), v6, NONE), false);
   assert.equal(matches(f('all', { dstIp: '10.0.0.0/8' }), arp(), NONE), false);
 });
+
+test('indev matches only frames that entered through that port; a frame whose way in is unknown never matches it', () => {
+  const fromA = f('all', { indev: 'repA' });
+  assert.equal(matches(fromA, tcp(), NONE, 'repA'), true);
+  assert.equal(matches(fromA, tcp(), NONE, 'repB'), false);
+  assert.equal(matches(fromA, tcp(), NONE), false);
+  assert.equal(matches(fromA, arp(), NONE, 'repA'), true, 'indev is not an IP key');
+  assert.equal(matches(f('ip', {}), tcp(), NONE, 'repB'), true, 'a filter without indev matches whatever port');
+  assert.equal(matches(f('ip', { indev: 'repA', dstIp: '10.0.0.2/32' }), tcp(), NONE, 'repA'), true);
+  assert.equal(matches(f('ip', { indev: 'repA', dstIp: '10.0.0.9/32' }), tcp(), NONE, 'repA'), false);
+});
+
+test('dst_mac matches the frame destination MAC, in any letter case; a frame without one never matches', () => {
+  const toPod = f('all', { dstMac: '02:00:00:00:00:0a' });
+  assert.equal(matches(toPod, tcp({ dstMac: '02:00:00:00:00:0a' }), NONE), true);
+  assert.equal(matches(toPod, tcp({ dstMac: '02:00:00:00:00:0A' }), NONE), true);
+  assert.equal(matches(toPod, tcp({ dstMac: '02:00:00:00:00:0b' }), NONE), false);
+  assert.equal(matches(toPod, tcp(), NONE), false, 'addressed to a station the program does not know');
+  assert.equal(matches(toPod, { ...arp(), dstMac: '02:00:00:00:00:0a' }, NONE), true, 'dst_mac is an Ethernet key: every ethertype');
+  assert.equal(matches(toPod, tcp({ srcMac: '02:00:00:00:00:0a' }), NONE), false, 'the source MAC is not the destination');
+});

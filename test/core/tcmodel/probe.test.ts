@@ -145,3 +145,24 @@ test('a program whose entry sends ARP to ct breaks address resolution', () => {
   assert.ok(v6.ok);
   assert.equal(v6.value.ok, true, 'ND passes the verdict chain by type');
 });
+
+test('frames carry the ends MACs: the reply swaps them, ARP asks broadcast, NS asks the solicited-node group, answers go to the asker', () => {
+  const aMac = '02:00:00:00:00:01';
+  const bMac = '02:00:00:00:00:02';
+  const d = decide(null, null, { ...tcp80, srcMac: aMac, dstMac: bMac });
+  const [opening, reply] = d.exchange;
+  assert.deepEqual([opening?.frame.srcMac, opening?.frame.dstMac], [aMac, bMac]);
+  assert.deepEqual([reply?.frame.srcMac, reply?.frame.dstMac], [bMac, aMac]);
+  const v4 = checkNeighbourDiscovery(null, null, { family: 'ipv4', aIp: A, bIp: B, aMac, bMac }, newConntrackTable());
+  assert.ok(v4.ok);
+  assert.deepEqual(v4.value.exchange.map((x) => [x.from, x.frame.srcMac, x.frame.dstMac]), [
+    ['a', aMac, 'ff:ff:ff:ff:ff:ff'],
+    ['b', bMac, aMac],
+    ['b', bMac, 'ff:ff:ff:ff:ff:ff'],
+    ['a', aMac, bMac],
+  ]);
+  const v6 = checkNeighbourDiscovery(null, null, { family: 'ipv6', aIp: 'fd00::1', bIp: 'fd00::12:3456', aMac, bMac }, newConntrackTable());
+  assert.ok(v6.ok);
+  assert.deepEqual(v6.value.exchange[0]?.frame.dstMac, '33:33:ff:12:34:56', 'ff02::1:ff12:3456');
+  assert.deepEqual(v6.value.exchange[1]?.frame.dstMac, aMac);
+});

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { FlowerMatch, EthProtocol } from '../../../core/model/tc.js';
 import { describeModelError } from '../../../core/tcmodel/model-error.js';
 import { checkProgram, filterProblem } from '../../../core/tcmodel/program-check.js';
-import { drop, filter, layoutProgram, pass } from './programs.js';
+import { drop, filter, goto, layoutProgram, pass } from './programs.js';
 
 const f = (protocol: EthProtocol, match: FlowerMatch) => filter('ingress', 0, 1, protocol, match, pass);
 
@@ -45,4 +45,20 @@ test('keys tc would refuse are reported', () => {
     ['802.1ad', { vlanEthType: '802.1Q', cvlanEthType: 'ip', ctState: '+trk+new', dstIp: '10.0.0.0/24', ipProto: 'udp', dstPort: { start: 53, end: 53 } }],
   ];
   for (const [protocol, match] of good) assert.equal(filterProblem(f(protocol, match)), null, `${protocol} ${JSON.stringify(match)}`);
+});
+
+test('indev is part of a filter identity: the same keys on two ports are two filters, on one port a duplicate', () => {
+  const onPort = (indev: string) => filter('ingress', 10000, 2, 'ip', { indev, ctState: '+trk+new', dstIp: '10.0.0.0/24' }, goto(10001));
+  assert.deepEqual(checkProgram([onPort('repA'), onPort('repB')]).map(describeModelError), []);
+  assert.deepEqual(checkProgram([onPort('repA'), onPort('repA')]).map((p) => p.code), ['duplicate-filter']);
+});
+
+test('an indev that no netdev could be called is reported; a plain name is fine', () => {
+  for (const bad of ['', 'a/b', 'has space', 'x'.repeat(16), 'eth0:1', '..']) assert.notEqual(filterProblem(f('all', { indev: bad })), null, JSON.stringify(bad));
+  for (const good of ['repA', 'eth0', 'enp3s0f0_1', 'x'.repeat(15)]) assert.equal(filterProblem(f('all', { indev: good })), null, good);
+});
+
+test('a dst_mac that is not six hex bytes is reported', () => {
+  for (const bad of ['', '02:00:00:00:00', '02-00-00-00-00-0a', '02:00:00:00:00:0g', '2:0:0:0:0:a']) assert.notEqual(filterProblem(f('all', { dstMac: bad })), null, JSON.stringify(bad));
+  for (const good of ['02:00:00:00:00:0a', 'AA:BB:CC:DD:EE:FF']) assert.equal(filterProblem(f('all', { dstMac: good })), null, good);
 });

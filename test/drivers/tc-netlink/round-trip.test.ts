@@ -63,11 +63,16 @@ const action: fc.Arbitrary<TcAction> = fc.oneof(
   fc.tuple(fc.integer({ min: 0, max: 65535 }), fc.boolean()).map(([zone, commit]): TcAction => ({ kind: 'ct', zone, commit })),
 );
 
-const filter: fc.Arbitrary<TcFilter> = fc
-  .record({ hook: fc.constantFrom('ingress' as const, 'egress' as const), chain: fc.integer({ min: 0, max: 0xffffffff }), pref: fc.integer({ min: 1, max: 0xffff }), pm: protocolAndMatch, actions: fc.array(action, { minLength: 1, maxLength: 3 }) })
-  .map(({ hook, chain, pref, pm, actions }) => ({ hook, chain, pref, protocol: pm[0], match: pm[1], actions }));
+/** Shared-block keys, in front of any of the others: a port name of 1..15 bytes, a destination MAC. */
+const ifname = fc.stringMatching(/^[a-z][a-z0-9._-]{0,14}$/);
+const mac = fc.uint8Array({ minLength: 6, maxLength: 6 }).map((b) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':'));
+const blockKeys = fc.record({ indev: fc.option(ifname, { nil: undefined }), dstMac: fc.option(mac, { nil: undefined }) }).map(({ indev, dstMac }): FlowerMatch => ({ ...(indev !== undefined ? { indev } : {}), ...(dstMac !== undefined ? { dstMac } : {}) }));
 
-test('encode → decode gives back every filter the model can express (keys, masks, actions)', () => {
+const filter: fc.Arbitrary<TcFilter> = fc
+  .record({ hook: fc.constantFrom('ingress' as const, 'egress' as const), chain: fc.integer({ min: 0, max: 0xffffffff }), pref: fc.integer({ min: 1, max: 0xffff }), pm: protocolAndMatch, block: blockKeys, actions: fc.array(action, { minLength: 1, maxLength: 3 }) })
+  .map(({ hook, chain, pref, pm, block, actions }) => ({ hook, chain, pref, protocol: pm[0], match: { ...block, ...pm[1] }, actions }));
+
+test('encode → decode gives back every filter the model can express (keys, masks, actions, indev and dst_mac)', () => {
   fc.assert(
     fc.property(filter, (f) => {
       const w = new NlWriter();

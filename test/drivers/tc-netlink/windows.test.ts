@@ -42,3 +42,10 @@ test('undoable: adds, and deletes of filters that can be written back', () => {
   assert.deepEqual([add(1), del(1), del(1, { actions: [] }), del(1, { match: { unrecognised: 'x' } }), { op: 'replace', filter: f(1) } as PlanOp, { op: 'add-qdisc' } as PlanOp].map(undoable), [true, true, false, false, false, false]);
   assert.throws(() => planWindows([add(1)], 0), /maxOps 0/);
 });
+
+test('a bind is alone in its window: it goes to its port, not to the block, and cannot be undone', () => {
+  const bind = (port: string): PlanOp => ({ op: 'bind', port, replace: false });
+  const ops: PlanOp[] = [bind('p1'), bind('p2'), add(10001), add(10001), add(0)];
+  assert.deepEqual(planWindows(ops, 128).map((w) => w.end - w.start), [1, 1, 2, 1]);
+  assert.equal(undoable(bind('p1')), false);
+});

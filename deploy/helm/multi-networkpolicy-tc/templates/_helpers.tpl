@@ -51,6 +51,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if ne (join "," .Values.encapsulations) "auto" }}
 - --encapsulations={{ join "," .Values.encapsulations }}
 {{- end }}
+{{- if ne .Values.layout "per-port" }}
+- --layout={{ .Values.layout }}
+{{- end }}
+{{- if .Values.uplink }}
+- --uplink={{ .Values.uplink }}
+{{- end }}
 {{- if ne (int .Values.resyncSeconds) 300 }}
 - --resync-seconds={{ .Values.resyncSeconds }}
 {{- end }}

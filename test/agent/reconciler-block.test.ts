@@ -1,0 +1,126 @@
+// The reconciler in the shared-block layout, against the dry-run driver's fake kernel: one
+// block per switch with every port bound, a no-op pass that writes nothing, a removal that
+// empties the block, a port held by someone else's qdisc (reported, retried, untouched),
+// and a representor whose switch cannot be told.
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { afterEach, test } from 'node:test';
+import { offlineResolver, sharedBlockLayout } from '../../core/agent/netdev-resolver.js';
+import { Reconciler, type AppliedChange, type Failure, type SharedBlockLayout } from '../../core/agent/reconciler.js';
+import { ok } from '../../core/api/result.js';
+import { isOwned } from '../../core/pipeline/layout.js';
+import { DEFAULT_NODE_OPTIONS } from '../../core/pipeline/program-node.js';
+import { blockIndexFor } from '../../core/pipeline/program-switch.js';
+import { ClusterStore } from '../../core/watch/store.js';
+import { DryRunTcDriver } from '../../drivers/dry-run/dry-run-driver.js';
+import { ClusterBuilder, mnp, NODE } from '../fixtures/cluster-builder.js';
+import { adapter, silent } from './harness.js';
+
+const base = (): ClusterBuilder =>
+  new ClusterBuilder()
+    .namespace('ns1', { team: 'a' })
+    .nad('ns1/net1')
+    .pod('ns1/server', { labels: { app: 'server' }, interfaces: [{ network: 'ns1/net1', ips: ['10.0.0.1'], representor: 'eth1' }] })
+    .pod('ns1/client', { labels: { app: 'client' }, interfaces: [{ network: 'ns1/net1', ips: ['10.0.0.9'], representor: 'eth3' }] })
+    .policy(mnp('ns1/servers', { podSelector: { matchLabels: { app: 'server' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: { app: 'client' } } }] }] }));
+
+const BLOCK = `block:${blockIndexFor('uplink:up0')}`;
+const rigs: Reconciler[] = [];
+afterEach(async () => {
+  for (const r of rigs.splice(0)) await r.stop();
+});
+
+function rig(b: ClusterBuilder, layout: SharedBlockLayout = sharedBlockLayout(null, 'up0')) {
+  const store = new ClusterStore();
+  store.replace(b.build());
+  const driver = new DryRunTcDriver();
+  for (const d of ['eth1', 'eth3', 'up0']) driver.seed(d, { qdisc: null });
+  const changes: AppliedChange[] = [];
+  const failures: Failure[] = [];
+  const r = new Reconciler({
+    store,
+    nodeName: NODE,
+    adapters: [adapter],
+    nodeOptions: DEFAULT_NODE_OPTIONS,
+    driver,
+    resolve: offlineResolver,
+    log: silent,
+    layout,
+    timing: { coalesceMs: 5, minIntervalMs: 10, resyncMs: 0, retry: { initialMs: 40, maxMs: 200 } },
+    reporters: [{ applied: (c) => changes.push(c), failed: (f) => failures.push(f) }],
+  });
+  rigs.push(r);
+  return { store, driver, r, changes, failures };
+}
+
+/** The block's filters of ours, as the driver observes them. */
+async function owned(driver: DryRunTcDriver, name: string) {
+  const r = await driver.observe({ name, block: { index: Number(name.slice('block:'.length)), ports: ['eth1'] } });
+  assert.ok(r.ok);
+  return r.value.filters.filter((f) => isOwned(f.hook, f.chain, f.pref));
+}
+
+test('one block for the switch: every port bound to it, the program in the block, nothing on the ports own hooks', async () => {
+  const t = rig(base());
+  const r = await t.r.runOnce();
+  assert.equal(r.failed, 0);
+  assert.deepEqual(r.netdevs.map((n) => n.netdev), [BLOCK]);
+  const index = blockIndexFor('uplink:up0');
+  for (const d of ['eth1', 'eth3', 'up0']) assert.equal(t.driver.state(d).ingressBlock, index, `${d} is bound`);
+  const mine = await owned(t.driver, BLOCK);
+  assert.ok(mine.length > 0);
+  assert.ok(mine.some((f) => f.match.indev === undefined && f.match.dstIp === '10.0.0.1/32'), 'the server ingress is keyed on its address');
+  for (const d of ['eth1', 'eth3']) assert.deepEqual(t.driver.state(d).filters, [], `${d} own hooks carry nothing`);
+});
+
+test('a second pass with nothing changed observes and writes nothing new', async () => {
+  const t = rig(base());
+  await t.r.runOnce();
+  const applies = t.driver.history.length;
+  const r = await t.r.runOnce();
+  assert.equal(r.applied, 0);
+  assert.equal(t.driver.history.length, applies);
+});
+
+test('when no policy isolates anyone any more, the block is emptied and the ports stay bound', async () => {
+  const t = rig(base());
+  await t.r.runOnce();
+  t.store.replace(new ClusterBuilder().namespace('ns1', { team: 'a' }).nad('ns1/net1').pod('ns1/server', { labels: { app: 'server' }, interfaces: [{ network: 'ns1/net1', ips: ['10.0.0.1'], representor: 'eth1' }] }).build());
+  const r = await t.r.runOnce(false);
+  assert.equal(r.failed, 0);
+  assert.deepEqual(await owned(t.driver, BLOCK), []);
+  assert.equal(t.driver.state('eth1').ingressBlock, blockIndexFor('uplink:up0'));
+});
+
+test('a port held by a foreign ingress qdisc is never touched; the rest is programmed and the block is reported and retried', async () => {
+  const t = rig(base());
+  t.driver.seed('up0', { qdisc: 'ingress', foreign: [{ hook: 'ingress', chain: 0, pref: 1, protocol: 'ip', kind: 'u32' }] });
+  const r = await t.r.runOnce();
+  assert.equal(t.driver.state('up0').qdisc, 'ingress');
+  assert.equal(t.driver.state('up0').ingressBlock, undefined);
+  assert.equal(t.driver.state('eth1').ingressBlock, blockIndexFor('uplink:up0'));
+  assert.ok((await owned(t.driver, BLOCK)).length > 0, 'the bound ports are policed meanwhile');
+  assert.equal(r.unavailable.length, 1);
+  assert.match(r.unavailable[0]!.problem, /up0/);
+  assert.ok(t.failures.some((f) => f.netdev === BLOCK && f.retryInMs > 0), 'retried with backoff');
+});
+
+test('a representor that reports no switch, without --uplink: its endpoint is reported and nothing is programmed for it', async () => {
+  const t = rig(base(), { eswitchOf: async () => ok(null) });
+  const r = await t.r.runOnce();
+  assert.equal(r.netdevs.length, 0);
+  assert.ok(t.failures.some((f) => f.stage === 'resolve' && /reports no eswitch/.test(f.message)));
+});
+
+test('representors on two switches: two blocks, each with its own conntrack zone', async () => {
+  const sw = (name: string) => ({ id: name === 'eth1' ? 'sw-a' : 'sw-b', uplink: name === 'eth1' ? 'pa' : 'pb', ports: name === 'eth1' ? ['eth1', 'pa'] : ['eth3', 'pb'] });
+  const t = rig(base().policy(mnp('ns1/clients', { podSelector: { matchLabels: { app: 'client' } }, policyTypes: ['Egress'] })), { eswitchOf: async (_ep, rep) => ok(sw(rep.name)) });
+  for (const d of ['pa', 'pb']) t.driver.seed(d, { qdisc: null });
+  const r = await t.r.runOnce();
+  assert.equal(r.failed, 0);
+  const names = r.netdevs.map((n) => n.netdev).sort();
+  assert.deepEqual(names, [`block:${blockIndexFor('sw-a')}`, `block:${blockIndexFor('sw-b')}`].sort());
+  const zones = r.netdevs.map((n) => [...new Set(n.filters.flatMap((f) => f.actions.flatMap((a) => (a.kind === 'ct' ? [a.zone] : []))))]);
+  assert.deepEqual(zones.map((z) => z.length), [1, 1]);
+  assert.notEqual(zones[0]![0], zones[1]![0]);
+});
