@@ -119,17 +119,22 @@ export function isFixed(f: TcFilter): boolean {
   return f.protocol === 'all' && Object.keys(f.match).length === 0;
 }
 
+/** The cluster of a reference policy: the target alone on node-a, every peer elsewhere. */
+export function referenceCluster(policies: readonly MultiNetworkPolicy[]): Cluster {
+  return {
+    namespaces: ['app', 'default', ...TEAM_NS].map((name) => ({ metadata: { name } })),
+    networks: [{ metadata: { namespace: 'default', name: 'net1' }, spec: { config: '{"type":"accelerated-bridge"}' } }],
+    pods: PODS,
+    policies: [...policies],
+    invalidPolicies: [],
+  };
+}
+
 /** The target's compiled program for every reference policy, with upstream's count beside it. */
 export async function referencePrograms(opts: NodeOptions = DEFAULT_NODE_OPTIONS): Promise<{ title: string; filters: readonly TcFilter[]; upstream: Count }[]> {
   const adapters = await builtinAdapters(['accelerated-bridge']);
   return REFERENCE_POLICIES.map(({ title, policies }) => {
-    const cluster: Cluster = {
-      namespaces: ['app', 'default', ...TEAM_NS].map((name) => ({ metadata: { name } })),
-      networks: [{ metadata: { namespace: 'default', name: 'net1' }, spec: { config: '{"type":"accelerated-bridge"}' } }],
-      pods: PODS,
-      policies,
-      invalidPolicies: [],
-    };
+    const cluster = referenceCluster(policies);
     const prog = programNode(cluster, 'node-a', adapters, opts).programs.find((x) => x.endpoint.pod.name === 'target')!;
     const upstream = upstreamLayoutOf(policies, (peer) => {
       const namespaces = peer.namespaceSelector ? ['app', ...TEAM_NS].filter((ns) => selects(peer.namespaceSelector!, { 'kubernetes.io/metadata.name': ns })) : ['app'];

@@ -5,6 +5,7 @@
 //      agent memory                 bench/scale/agent-rss.ts  (the agent process on the fake API server)
 //                                   bench/scale/memory-breakdown.ts (where the heap goes)
 //   2. filter economy               bench/filter-economy.ts
+//      per-port vs shared-block     bench/layouts.ts
 //   3. apply path, in the lab       bench/lab/apply-path.ts   } one VM boot,
 //   4. end to end, in the lab       bench/lab/end-to-end.ts   } bench/lab/guest-main.ts
 //
@@ -23,6 +24,7 @@ import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import type { EconomyRow } from './filter-economy.js';
 import { economyTable } from './filter-economy.js';
+import { layoutTable, type LayoutRow } from './layouts.js';
 import type { LabResults } from './lab/guest-main.js';
 import { mb, median, ms, table } from './lib/table.js';
 import type { AgentRssResult } from './scale/agent-rss.js';
@@ -190,6 +192,8 @@ async function main(): Promise<void> {
     rssTables(runs, capped);
     breakdownTable((await node(['--expose-gc', join(buildDir, 'bench/scale/memory-breakdown.js'), '--json', ...q], buildDir)) as MemoryBreakdown);
     economyTables((await node([join(buildDir, 'bench/filter-economy.js'), '--json'], buildDir)) as { label: string; rows: EconomyRow[] }[]);
+    say('\n## 2b. Layouts: per-port vs shared-block (bench/layouts.ts)\n');
+    say(layoutTable((await node([join(buildDir, 'bench/layouts.js'), '--json', ...q], buildDir)) as LayoutRow[]));
     await runLab(buildDir, work);
     say('\n## Targets\n');
     for (const s of summary) say(`* ${s}`);
