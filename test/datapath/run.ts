@@ -1,5 +1,5 @@
 // Host side of the datapath suite: `npm run test:datapath [-- [--tc-driver cmdline|netlink]
-// [--named all|none|a,b] <case-file|dir>...]`.
+// [--layout per-port|shared-block] [--named all|none|a,b] <case-file|dir>...]`.
 //
 //   1. compiles the project to plain JavaScript in a temp dir (tsx transpiles per file, which
 //      costs ~50 s in the TCG guest; plain JS loads in ~20 s);
@@ -10,8 +10,10 @@
 //      time, and the closing line `N passed, N failed`; exits non-zero on any failure.
 //
 // Without case arguments it runs the suite CI runs: every shared conformance case, the cases
-// in test/datapath/cases, and every named test. With case arguments, only those cases
-// (named tests with --named).
+// in test/datapath/cases, and every named test of the layout. With case arguments, only
+// those cases (named tests with --named). `--layout shared-block` wires the agent with
+// `--layout shared-block --uplink dpup0` (the lab topology's uplink veth); the decision-level
+// `check` gets the same layout.
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -25,6 +27,7 @@ import { configInput } from '../../core/cli/args.js';
 import { runCases } from '../../core/cli/check-command.js';
 import { BUILTIN_ADAPTERS, validateConfig } from '../../core/config.js';
 import { closingLine, failureLine, parseOutcomes, tally, type Outcome, type ProbeOutcome } from './results.js';
+import { isLabLayout, LAB_UPLINK, layoutOptions, type LabLayout } from './lab-layout.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SHARED = resolve(ROOT, '..', 'shared');
@@ -34,6 +37,7 @@ const LAB_PACKAGES = 'qemu-system-x86 busybox-static gcc-12 make binutils xz-uti
 const { values, positionals } = parseArgs({
   options: {
     'tc-driver': { type: 'string', default: 'cmdline' },
+    layout: { type: 'string', default: 'per-port' },
     named: { type: 'string' },
     timeout: { type: 'string', default: '2400' },
     keep: { type: 'boolean', default: false },
@@ -61,6 +65,8 @@ const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 async function main(): Promise<number> {
   const t0 = Date.now();
+  const layout = values.layout;
+  if (!isLabLayout(layout)) die(`--layout ${layout}: per-port or shared-block`);
   if (!existsSync(LAB)) die(`the shared lab is missing: ${LAB} does not exist (the suite expects ../shared next to the repository, with lab/ and conformance/)`);
   const qemu = await execa('qemu-system-x86_64', ['--version'], { reject: false });
   if (qemu.exitCode !== 0) die(`qemu-system-x86_64 is not installed; the lab needs (one time, as root): apt-get install -y --no-install-recommends ${LAB_PACKAGES}`);
@@ -89,7 +95,7 @@ async function main(): Promise<number> {
     const args = [
       '--timeout', values.timeout!, '--mem', '2G', '--rw', out, '--',
       'env', '-u', 'NODE_EXTRA_CA_CERTS', 'NO_COLOR=1', 'NODE_DISABLE_COLORS=1',
-      'node', entry, '--out', out, '--repo', ROOT, '--tc-driver', values['tc-driver']!, '--named', named, ...files,
+      'node', entry, '--out', out, '--repo', ROOT, '--tc-driver', values['tc-driver']!, '--layout', layout, '--named', named, ...files,
     ];
     const rc = await new Promise<number>((done) => {
       const p = spawn(LAB, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
@@ -99,14 +105,14 @@ async function main(): Promise<number> {
 
     // 3. report
     const outcomes = parseOutcomes(await readFile(join(out, 'results.jsonl'), 'utf8').catch(() => ''));
-    return report(outcomes, files, rc, vmMs, Date.now() - t0);
+    return report(outcomes, files, rc, vmMs, Date.now() - t0, layout);
   } finally {
     if (values.keep) process.stdout.write(`kept ${work}\n`);
     else await rm(work, { recursive: true, force: true });
   }
 }
 
-async function report(outcomes: Outcome[], files: readonly string[], rc: number, vmMs: number, totalMs: number): Promise<number> {
+async function report(outcomes: Outcome[], files: readonly string[], rc: number, vmMs: number, totalMs: number, layout: LabLayout): Promise<number> {
   const say = (s: string): void => void process.stdout.write(`${s}\n`);
   say('');
   say('== datapath results');
@@ -115,7 +121,7 @@ async function report(outcomes: Outcome[], files: readonly string[], rc: number,
 
   // the same probes at decision level (the compiled program, no kernel): verdicts must agree
   const probes = outcomes.filter((o): o is ProbeOutcome => o.kind === 'probe');
-  const cfg = validateConfig({ ...configInput({}), networkPlugins: [...BUILTIN_ADAPTERS], tcDriver: 'dry-run' });
+  const cfg = validateConfig({ ...configInput({}), networkPlugins: [...BUILTIN_ADAPTERS], tcDriver: 'dry-run', ...layoutOptions(layout) });
   let differ = 0;
   if (cfg.ok && probes.length > 0) {
     const decided = await runCases(cfg.value, [...new Set(probes.map((p) => p.file))]).catch((e: unknown) => {
@@ -137,7 +143,7 @@ async function report(outcomes: Outcome[], files: readonly string[], rc: number,
   const slow = timings.filter((t) => t.suite !== 'guest total').map((t) => `${t.suite} ${secs(t.ms)}`);
   if (slow.length > 0) say(`times: ${slow.join(', ')}`);
   const guest = timings.find((t) => t.suite === 'guest total');
-  say(`wall time: ${secs(totalMs)} (VM run ${secs(vmMs)}${guest ? `, guest ${secs(guest.ms)}` : ''}), ${files.length} case files`);
+  say(`wall time: ${secs(totalMs)} (VM run ${secs(vmMs)}${guest ? `, guest ${secs(guest.ms)}` : ''}), ${files.length} case files, layout ${layout}${layout === 'shared-block' ? ` (uplink ${LAB_UPLINK})` : ''}`);
 
   const t = tally(outcomes);
   const finished = guest !== undefined;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { caseRepresentors, loadCaseFile } from '../../core/conformance/load-case.js';
 import type { ConformanceCase } from '../../core/conformance/case.js';
-import { endOf, nsLines, planTopology, probeEnds, rootLines, teardownLines } from './topology.js';
+import { bridgeName, endOf, nsLines, outsideBridgeName, planTopology, probeEnds, rootLines, teardownLines, uplinkPeerName } from './topology.js';
 
 const SHARED = join(import.meta.dirname, '../../../shared/conformance/cases');
 const load = async (file: string): Promise<ConformanceCase> => {
@@ -64,4 +64,62 @@ test('rootLines builds only what is missing and teardown removes what was built'
   assert.deepEqual(none, []);
   const down = teardownLines({ bridges: p.bridges, namespaces: p.namespaces.map((n) => n.name), hosts });
   assert.equal(down.filter((l) => l.startsWith('netns del')).length, p.namespaces.length);
+});
+
+test('with an uplink, pods on other nodes and externals sit behind it; representors stay on the network bridge', async () => {
+  const c = await load(join(import.meta.dirname, 'cases/protocols.yaml'));
+  const p = planTopology(c.cluster, c.externals, c.prefixes, { uplink: 'dpup0', node: c.node });
+  assert.deepEqual(p.problems, []);
+  const net = bridgeName('default/dual');
+  const outside = outsideBridgeName('default/dual');
+  assert.deepEqual(p.uplink, { host: 'dpup0', peer: uplinkPeerName('dpup0'), bridge: net, outside });
+  assert.deepEqual(p.bridges, [net, outside].sort());
+  const bridgeOf = (ref: string) => p.namespaces.find((n) => n.ref === ref)!.links.map((l) => l.bridge);
+  assert.deepEqual(bridgeOf('proto/remote'), [outside]);
+  assert.deepEqual(bridgeOf('external/gw'), [outside]);
+  for (const ref of ['proto/server', 'proto/client', 'proto/other']) assert.deepEqual(bridgeOf(ref), [net], ref);
+  const local = [...caseRepresentors(c)].filter(([, r]) => r.pod !== 'proto/remote').map(([name]) => name);
+  assert.deepEqual(p.representors, local.sort());
+  // the uplink veth comes after both bridges exist, and is built once
+  const lines = rootLines(p, { bridges: new Set(), namespaces: new Set(), hosts: new Set() });
+  const veth = lines.indexOf(`link add dpup0 type veth peer name ${uplinkPeerName('dpup0')}`);
+  assert.ok(veth > lines.indexOf(`link add ${outside} type bridge mcast_snooping 0`) && veth > lines.indexOf(`link add ${net} type bridge mcast_snooping 0`));
+  assert.ok(lines.includes(`link set dpup0 master ${net} up`) && lines.includes(`link set ${uplinkPeerName('dpup0')} master ${outside} up`));
+  assert.ok(!rootLines(p, { bridges: new Set(p.bridges), namespaces: new Set(), hosts: new Set(['dpup0']) }).some((l) => l.includes('dpup0')));
+});
+
+test('without an uplink the topology is as before: everything on the network bridge, no uplink veth', async () => {
+  const c = await load(join(import.meta.dirname, 'cases/protocols.yaml'));
+  const p = plan(c);
+  assert.equal(p.uplink, undefined);
+  assert.deepEqual(p.bridges, [bridgeName('default/dual')]);
+  assert.ok(!rootLines(p, { bridges: new Set(), namespaces: new Set(), hosts: new Set() }).some((l) => l.includes('dpup')));
+});
+
+test('a case with only local pods still gets the uplink on its bridge (the agent binds it); two networks behind one uplink are a problem', async () => {
+  const c = await load(join(SHARED, 'simple-v4-ingress.yaml'));
+  const p = planTopology(c.cluster, c.externals, c.prefixes, { uplink: 'dpup0' });
+  assert.deepEqual(p.problems, []);
+  assert.equal(p.uplink?.bridge, bridgeName(c.cluster.networks[0]!.metadata.namespace + '/' + c.cluster.networks[0]!.metadata.name));
+  const two = planTopology(c.cluster, [
+    { name: 'x', network: 'default/a', ips: ['10.0.0.1'] },
+    { name: 'y', network: 'default/b', ips: ['10.0.1.1'] },
+  ], c.prefixes, { uplink: 'dpup0' });
+  assert.match(two.problems.join(), /one uplink \(dpup0\).*2 networks/);
+});
+
+test('pod interfaces get the MAC network-status reports (the shared-block layout knows a pod’s frames by it); a bond keeps its own', async () => {
+  const simple = await load(join(SHARED, 'simple-v4-ingress.yaml'));
+  const ns = plan(simple).namespaces[0]!;
+  const dev = ns.links[0]!.inner;
+  const mac = ns.macs?.[dev];
+  assert.match(String(mac), /^02(:[0-9a-f]{2}){5}$/);
+  const lines = nsLines(ns);
+  assert.ok(lines.indexOf(`link set ${dev} address ${mac}`) >= 0 && lines.indexOf(`link set ${dev} address ${mac}`) < lines.indexOf(`link set ${dev} up`), 'the MAC is set before the link goes up');
+
+  const bond = plan(await load(join(SHARED, 'bond-cni.yaml'))).namespaces.find((n) => n.ref === 'bond-testing/pod-a')!;
+  const bl = nsLines(bond);
+  const set = bl.indexOf(`link set net3 address ${bond.macs?.['net3']}`);
+  assert.ok(set > bl.indexOf('link add net3 type bond mode active-backup miimon 100') && set < bl.indexOf('link set net1 master net3'), 'the bond MAC is set before its links join');
+  assert.ok(!bl.some((l) => l.startsWith('link set net1 address')), 'a bond link takes the bond’s MAC');
 });

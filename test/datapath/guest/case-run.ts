@@ -1,6 +1,11 @@
 // One conformance case in the lab: topology, TC programmed by the agent's reconciler, real
 // packets for every probe, the steps in order, then removal of the agent's rules (checked)
 // and teardown. Named tests drive the same object step by step with their own checks.
+//
+// Shared-block layout: the agent's targets are blocks (`block:N`, read through the target the
+// reconciler used, with its ports); after every pass each representor must carry no program
+// of its own, and after cleanup the block no filter of ours (its bindings stay: an empty
+// block passes everything, and the agent never unbinds).
 import { describeError } from '../../../core/api/errors.js';
 import type { CaseProbe, ConformanceCase } from '../../../core/conformance/case.js';
 import { applyStep, loadCaseFile } from '../../../core/conformance/load-case.js';
@@ -12,6 +17,7 @@ import type { Ctx } from './context.js';
 import type { ProbeReply, ProbeSpec } from './engine.js';
 import { describeFailure, LabAgent, type Pass } from './lab-agent.js';
 import { LabTopology } from './lab-topology.js';
+import { boundBlock, ownProgram } from './block-checks.js';
 
 const EMPTY: Cluster = { namespaces: [], pods: [], networks: [], policies: [], invalidPolicies: [] };
 
@@ -48,7 +54,8 @@ export class CaseRun {
 
   /** Builds (or extends) the topology for the current objects. */
   async build(): Promise<boolean> {
-    this.plan = planTopology(this.cluster, this.externals, this.c.prefixes);
+    const uplink = this.ctx.uplink;
+    this.plan = planTopology(this.cluster, this.externals, this.c.prefixes, { node: this.c.node, ...(uplink !== undefined ? { uplink } : {}) });
     for (const p of this.plan.problems) this.ctx.check(this.suite, 'topology', false, p);
     try {
       await this.topo.sync(this.plan);
@@ -66,6 +73,12 @@ export class CaseRun {
     let ok = true;
     for (const f of pass.failures) ok = this.ctx.check(this.suite, `${label}: the agent programs every endpoint`, false, describeFailure(f)) && ok;
     for (const u of pass.result.unavailable) this.ctx.info(this.suite, `${label}: ${u.netdev}: ${u.problem}`);
+    if (this.ctx.layout === 'shared-block' && full) {
+      for (const n of pass.result.netdevs) {
+        const t = this.agent.target(n.netdev);
+        if (t.block) this.ctx.info(this.suite, `${label}: ${n.netdev} on ${t.block.ports.length} ports (${t.block.ports.join(', ')}), ${n.filters.length} filters`);
+      }
+    }
     const drift = await this.agent.drift(pass.result);
     if (drift.length > 0) ok = this.ctx.check(this.suite, `${label}: installed TC equals the compiled program`, false, drift.join('; ')) && ok;
     // a representor no endpoint wants any more (its pod was deleted, its policy went away)
@@ -73,11 +86,35 @@ export class CaseRun {
     const stale: string[] = [];
     for (const dev of this.programmed) {
       if (wanted.has(dev)) continue;
-      const o = await this.ctx.wiring.driver.observe({ name: dev });
+      const o = await this.ctx.wiring.driver.observe(this.agent.target(dev));
       if (o.ok && o.value.filters.length > 0) stale.push(`${dev}: ${o.value.filters.length} filters`);
     }
     if (stale.length > 0) ok = this.ctx.check(this.suite, `${label}: representors nobody wants any more carry none of our filters`, false, stale.join('; ')) && ok;
+    if (this.ctx.layout === 'shared-block') {
+      const own = await this.ownPrograms();
+      if (own.length > 0) ok = this.ctx.check(this.suite, `${label}: no representor carries a per-port program (shared-block layout)`, false, own.join('; ')) && ok;
+      // a port left out of the block lets its pod reach isolated pods unpoliced
+      const blocks = new Set(pass.result.netdevs.flatMap((n) => this.agent.target(n.netdev).block?.index ?? []));
+      if (blocks.size > 0) {
+        const loose: string[] = [];
+        for (const rep of this.plan.representors) {
+          const b = await boundBlock(rep);
+          if (b === undefined || !blocks.has(b)) loose.push(`${rep}: ${b === undefined ? 'not bound' : `bound to block ${b}`}`);
+        }
+        if (loose.length > 0) ok = this.ctx.check(this.suite, `${label}: every local representor is a port of the switch's block`, false, loose.join('; ')) && ok;
+      }
+    }
     return ok;
+  }
+
+  /** Shared-block layout: representors of the topology that carry a program of their own. */
+  private async ownPrograms(): Promise<string[]> {
+    const out: string[] = [];
+    for (const rep of new Set([...this.plan.representors, ...[...this.programmed].filter((d) => !d.startsWith('block:'))])) {
+      const p = await ownProgram(rep);
+      if (p !== undefined) out.push(p);
+    }
+    return out;
   }
 
   async probes(probes: readonly CaseProbe[], step: number | null): Promise<ProbeOutcome[]> {
@@ -104,11 +141,14 @@ export class CaseRun {
     for (const f of pass.failures) ok = this.ctx.check(this.suite, 'cleanup: the agent removes its rules', false, describeFailure(f)) && ok;
     const left: string[] = [];
     for (const dev of this.programmed) {
-      const o = await this.ctx.wiring.driver.observe({ name: dev });
+      const target = this.agent.target(dev);
+      const o = await this.ctx.wiring.driver.observe(target);
       if (!o.ok) left.push(`${dev}: ${describeError(o.error)}`);
       else if (o.value.filters.length > 0) left.push(`${dev}: ${o.value.filters.length} of our filters left`);
-      else if (o.value.qdisc === 'clsact' && o.value.foreign.ingress + o.value.foreign.egress === 0) left.push(`${dev}: our clsact qdisc left`);
+      // a block's bindings stay (documented): only a netdev's own clsact is ours to remove
+      else if (target.block === undefined && o.value.qdisc === 'clsact' && o.value.foreign.ingress + o.value.foreign.egress === 0) left.push(`${dev}: our clsact qdisc left`);
     }
+    if (this.ctx.layout === 'shared-block') left.push(...(await this.ownPrograms()));
     if (left.length > 0) ok = this.ctx.check(this.suite, 'cleanup: no rule of ours is left', false, left.join('; ')) && ok;
     return ok;
   }

@@ -21,6 +21,16 @@ export class Ctx {
     readonly timeouts: ProbeTimeouts,
   ) {}
 
+  /** `--layout`: the agent's wiring says it. */
+  get layout(): 'per-port' | 'shared-block' {
+    return this.wiring.cfg.layout;
+  }
+
+  /** The topology's uplink (shared-block layout), or undefined. */
+  get uplink(): string | undefined {
+    return this.wiring.cfg.layout === 'shared-block' ? this.wiring.cfg.uplink : undefined;
+  }
+
   emit(o: Outcome): void {
     appendFileSync(this.resultsFile, `${JSON.stringify(o)}\n`);
   }

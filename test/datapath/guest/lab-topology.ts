@@ -1,6 +1,7 @@
 // Builds a TopologyPlan in the guest and tears it down: what is built is remembered, so a
 // step only adds what is new (a deleted pod keeps its namespace and representor, as a VF
-// keeps its representor: the agent must still remove that pod's rules).
+// keeps its representor: the agent must still remove that pod's rules). The uplink veth, when
+// the plan has one, is built with the first sync and stays until teardown.
 import { access } from 'node:fs/promises';
 import type { Engine } from './engine.js';
 import { ipBatch, sleep } from './sh.js';
@@ -17,6 +18,7 @@ export class LabTopology {
   async sync(plan: TopologyPlan): Promise<void> {
     await ipBatch(rootLines(plan, this));
     for (const b of plan.bridges) this.bridges.add(b);
+    if (plan.uplink) this.hosts.add(plan.uplink.host);
     for (const ns of plan.namespaces) {
       const wanted = JSON.stringify(ns.addrs);
       if (!this.namespaces.has(ns.name)) {

@@ -3,78 +3,41 @@
 // representors by phys_switch_id/phys_port_name; the accelerated-bridge adapter, given only
 // a VF's PCI address, walks sysfs to the uplink and the representor; the agent programs
 // them; and every filter's offload state (in_hw / not_in_hw) is read back through the driver.
-//
-// netdevsim has no VF PCI functions, so the VF → PF links (`/sys/bus/pci/devices/<vf>/physfn`,
-// `<pf>/virtfnN`, `<pf>/net/<uplink>`) come from a small tree in a temp dir; everything the
-// resolver reads about netdevs (`/sys/class/net`: phys_switch_id, phys_port_name, device)
-// is the real kernel's, through a symlink.
-import { mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// The device and the VFs' PCI tree: ./netdevsim.ts.
+import { readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError } from '../../../core/api/errors.js';
 import { discoverRepresentors } from '../../../core/agent/discover.js';
-import { NETWORK_STATUS_ANNOTATION, type Pod } from '../../../core/model/k8s.js';
-import type { Cluster } from '../../../core/model/snapshot.js';
 import type { TcFilter } from '../../../core/model/tc.js';
 import { NodeSysfs } from '../../../plugins/sysfs/node-sysfs.js';
 import { switchPorts } from '../../../plugins/sysfs/representor-resolver.js';
 import { CaseRun } from './case-run.js';
 import type { Ctx } from './context.js';
 import { LabAgent, describeFailure, wireAgent } from './lab-agent.js';
-import { exec, run, sleep } from './sh.js';
+import { createSwitchdev, withPciOnly } from './netdevsim.js';
+import { exec, run } from './sh.js';
 
 const SUITE = 'switchdev';
 /** Ends in 0: the resolver takes the PF number from the last character of the uplink's device. */
 const ID = 40;
-const SYS = `/sys/bus/netdevsim/devices/netdevsim${ID}`;
-const VF_PCI = ['0000:99:00.1', '0000:99:00.2'];
-const PF_PCI = '0000:99:00.0';
-
-const attr = (dev: string, name: string): Promise<string | undefined> => readFile(`/sys/class/net/${dev}/${name}`, 'utf8').then((s) => s.trim(), () => undefined);
 
 export async function switchdev(ctx: Ctx): Promise<void> {
-  const m = await exec.run('modprobe', ['netdevsim']);
-  if (!ctx.check(SUITE, 'netdevsim loads', m.exitCode === 0, `missing kernel feature: netdevsim (${m.stderr.trim()})`)) return;
-  const param = '/sys/module/netdevsim/parameters/flower_offload';
-  const hasParam = await readFile(param, 'utf8').then(() => true, () => false);
-  if (!ctx.check(SUITE, "the lab's netdevsim has the flower_offload add-on", hasParam, `${param} is missing: rebuild the lab (run-in-vm.sh --build)`)) return;
-
-  const root = await mkdtemp(join(tmpdir(), 'sysfs-overlay-'));
-  let created = false;
+  const dev = await createSwitchdev(ctx, SUITE, ID, 2);
+  if (!dev) return;
   try {
-    await writeFile(param, 'Y');
-    await writeFile('/sys/bus/netdevsim/new_device', `${ID} 1`);
-    created = true;
-    for (let i = 0; i < 100 && (await ls(`${SYS}/net`)).length === 0; i++) await sleep(100);
-    await writeFile(`${SYS}/sriov_numvfs`, '2');
-    await run('devlink', ['dev', 'eswitch', 'set', `netdevsim/netdevsim${ID}`, 'mode', 'switchdev']);
-    let ports: string[] = [];
-    for (let i = 0; i < 100 && (ports = await ls(`${SYS}/net`)).length < 3; i++) await sleep(100);
-    const named = await Promise.all(ports.map(async (d) => ({ d, port: await attr(d, 'phys_port_name'), sw: await attr(d, 'phys_switch_id') })));
-    ctx.info(SUITE, `netdevsim${ID} netdevs: ${named.map((n) => `${n.d} (phys_port_name ${n.port}, phys_switch_id ${n.sw})`).join(', ')}`);
-    const uplink = named.find((n) => /^p\d+$/.test(n.port ?? ''))?.d;
-    const reps = [0, 1].map((i) => named.find((n) => n.port === `pf0vf${i}`)?.d);
-    if (!ctx.check(SUITE, 'switchdev mode shows an uplink (phys_port_name pN) and representors pf0vf0, pf0vf1', uplink !== undefined && reps.every((r) => r !== undefined), JSON.stringify(named))) return;
-    for (const d of ports) await run('ip', ['link', 'set', d, 'up']);
+    const { uplink, reps } = dev;
+    const VF_PCI = dev.vfPci;
 
     // 1. the agent's discovery of representors an earlier run may have programmed
     const real = new NodeSysfs('/');
     const found = (await discoverRepresentors(real)).map((n) => n.name);
-    ctx.check(SUITE, 'discovery (phys_switch_id + phys_port_name pfNvfM) lists both representors and not the uplink', reps.every((r) => found.includes(r!)) && !found.includes(uplink!), `found ${found.join(', ')}`);
-    const sw = await switchPorts(real, uplink!);
+    ctx.check(SUITE, 'discovery (phys_switch_id + phys_port_name pfNvfM) lists both representors and not the uplink', reps.every((r) => found.includes(r)) && !found.includes(uplink), `found ${found.join(', ')}`);
+    const sw = await switchPorts(real, uplink);
     ctx.check(SUITE, `the uplink ${uplink} and its representors share one switch`, sw.ok && reps.every((r) => sw.value.ports.some((p) => p.name === r)), sw.ok ? JSON.stringify(sw.value) : describeError(sw.error));
 
     // 2. resolution from a VF PCI address alone, through the sysfs tree
-    const devices = join(root, 'sys/bus/pci/devices');
-    await mkdir(join(devices, PF_PCI, 'net', uplink!), { recursive: true });
-    await symlink('/sys/class', join(root, 'sys/class'));
-    for (const [i, vf] of VF_PCI.entries()) {
-      await mkdir(join(devices, vf));
-      await symlink(`../${PF_PCI}`, join(devices, vf, 'physfn'));
-      await symlink(`../${vf}`, join(devices, PF_PCI, `virtfn${i}`));
-    }
     ctx.info(SUITE, `/sys/class/net/${uplink}/device -> ${await readlink(`/sys/class/net/${uplink}/device`).catch(() => '?')}`);
-    const wiring = await wireAgent(ctx.tcDriver, new NodeSysfs(root));
+    const wiring = await wireAgent(ctx.tcDriver, new NodeSysfs(dev.sysfsRoot));
     const adapter = wiring.adapters.find((a) => a.name === 'accelerated-bridge')!;
     for (const [i, vf] of VF_PCI.entries()) {
       const r = await adapter.resolveNetdevs({ adapter: 'accelerated-bridge', network: 'default/sw-net', interface: 'net1', ips: [], deviceInfo: { type: 'pci', pci: { 'pci-address': vf } } });
@@ -133,29 +96,11 @@ export async function switchdev(ctx: Ctx): Promise<void> {
       await agent.stop();
     }
   } finally {
-    if (created) await writeFile('/sys/bus/netdevsim/del_device', `${ID}`).catch(() => undefined);
-    await rm(root, { recursive: true, force: true });
+    await dev.remove();
   }
-}
-
-async function ls(dir: string): Promise<string[]> {
-  const { readdir } = await import('node:fs/promises');
-  return readdir(dir).then((x) => x.sort(), () => []);
 }
 
 function describeFilter(f: TcFilter): string {
   const keys = Object.entries(f.match).map(([k, v]) => `${k}=${typeof v === 'object' ? `${v.start}-${v.end}` : v}`).join(' ');
   return `${f.hook} chain ${f.chain} pref ${f.pref} ${f.protocol}${keys ? ` ${keys}` : ''} -> ${f.actions.map((a) => a.kind).join('+')}`;
-}
-
-/** The pods' network-status without representor-device: the adapter has to ask sysfs. */
-function withPciOnly(c: Cluster, pci: Readonly<Record<string, string>>): Cluster {
-  const pods = c.pods.map((p): Pod => {
-    const key = `${p.metadata.namespace}/${p.metadata.name}`;
-    const raw = p.metadata.annotations?.[NETWORK_STATUS_ANNOTATION];
-    if (!raw || !pci[key]) return p;
-    const entries = (JSON.parse(raw) as Record<string, unknown>[]).map((e) => (e['device-info'] ? { ...e, 'device-info': { type: 'pci', version: '1.1.0', pci: { 'pci-address': pci[key] } } } : e));
-    return { ...p, metadata: { ...p.metadata, annotations: { ...p.metadata.annotations, [NETWORK_STATUS_ANNOTATION]: JSON.stringify(entries) } } };
-  });
-  return { ...c, pods };
 }

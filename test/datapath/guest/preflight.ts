@@ -36,7 +36,24 @@ export async function preflight(ctx: Ctx): Promise<boolean> {
   } finally {
     await exec.run('ip', ['link', 'del', dev]);
   }
+  if (ctx.layout === 'shared-block') ok = (await sharedBlock(ctx)) && ok;
   const sctp = await ctx.engine.sctp();
   if (sctp !== true) ok = ctx.check('preflight', 'SCTP sockets', false, `missing kernel feature: SCTP sockets: ${sctp}`) && ok;
   return ok;
+}
+
+/** The shared-block layout's kernel features: a port bound to an ingress block, a block filter with indev and ct. */
+async function sharedBlock(ctx: Ctx): Promise<boolean> {
+  const dev = 'dppreflight1';
+  const name = 'tc shared ingress block (clsact ingress_block, filter add block N, indev, ct)';
+  try {
+    await run('ip', ['link', 'add', dev, 'type', 'dummy']);
+    await run('tc', ['qdisc', 'add', 'dev', dev, 'ingress_block', '4242', 'clsact']);
+    await run('tc', ['filter', 'add', 'block', '4242', 'chain', '0', 'pref', '1', 'protocol', 'all', 'flower', 'indev', dev, 'action', 'ct', 'zone', '0', 'pipe', 'action', 'goto', 'chain', '1']);
+    return ctx.check('preflight', name, true);
+  } catch (e) {
+    return ctx.check('preflight', name, false, `missing kernel feature: ${(e as Error).message}`);
+  } finally {
+    await exec.run('ip', ['link', 'del', dev]);
+  }
 }
