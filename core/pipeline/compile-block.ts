@@ -110,11 +110,13 @@ export function compileBlock(members: readonly BlockMember[], opts: BlockOptions
       const ip = parseIp(a.split('/')[0]!);
       return ip ? [{ family: ip.family, cidr: formatNet(hostNet(ip.family, ip.addr)) }] : [];
     });
+    const mac = normalMac(m.mac);
     if (addrs.length === 0) {
-      diagnostics.push({ id: 'ingress-without-address', detail: `${m.endpoint} has no address on its network, so its ingress policy cannot be keyed on a shared block` });
+      // no address to allow anything to: closed by its MAC where known (fail closed)
+      diagnostics.push({ id: 'ingress-without-address', detail: `${m.endpoint} has no address on its network: ${mac === undefined ? 'without a MAC either, its ingress policy cannot be enforced on a shared block' : 'every frame to its MAC is dropped'}` });
+      if (mac !== undefined) out.push(filter(HOOK, DESTINATION_CHAIN, BLOCK_PREF.isolatedDropByMac, 'all', { dstMac: mac }, [{ kind: 'drop' }]));
       continue;
     }
-    const mac = normalMac(m.mac);
     if (mac === undefined) diagnostics.push({ id: 'ingress-keyed-by-address', detail: `${m.endpoint} has no MAC in network-status: its ingress policy is keyed on its addresses alone, which another network on the same switch must not reuse` });
     const key = mac === undefined ? {} : { dstMac: mac };
     const own = (f: IpFamily): FlowerMatch[] => addrs.filter((a) => a.family === f).map((a) => ({ ...key, dstIp: a.cidr }));

@@ -111,6 +111,13 @@ describe('compileBlock', () => {
     assert.ok(filters.every((f) => f.match.ctState === undefined && f.actions.every((a) => a.kind !== 'ct')));
   });
 
+  test('isolated ingress without an address but with a MAC: every frame to the MAC is dropped (fail closed), and reported', () => {
+    const { filters, diagnostics } = compileBlock([member('a', dir(grant(['10.2.0.0/24'])), null, { addresses: [], mac: '02:00:00:00:00:01' })], OPTS);
+    assert.deepEqual(diagnostics.map((d) => d.id), ['ingress-without-address']);
+    assert.ok(filters.some((f) => f.chain === DESTINATION_CHAIN && f.match.dstMac === '02:00:00:00:00:01' && actionsKey(f.actions) === 'drop'));
+    assert.ok(!filters.some((f) => f.match.srcIp === '10.2.0.0/24'), 'nothing can be allowed to a pod without an address');
+  });
+
   test('isolated ingress without an address cannot be keyed: reported, and nothing else of the program is lost', () => {
     const { filters, diagnostics } = compileBlock([member('a', dir(), null, { addresses: [] }), member('b', null, dir(), { addresses: ['10.0.0.2'] })], OPTS);
     assert.deepEqual(diagnostics.map((d) => d.id), ['ingress-without-address']);
