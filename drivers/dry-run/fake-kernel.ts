@@ -132,13 +132,17 @@ export function maskOf(m: FlowerMatch): string {
 
 /**
  * What `tc -j` shows of the state, through the same ownership rules as the cmdline parser.
- * For a bound port, pass its block's filters in `blockFilters`: tc shows them as the ingress hook's.
+ * For a bound port, pass its block's filters in `blockFilters`: tc shows them as the ingress
+ * hook's, and the drivers count them as foreign there (they are the block's, not the netdev's).
  */
 export function observeState(s: KernelState, blockFilters: readonly KernelFilter[] = []): ObservedTc {
   if (s.qdisc === null) return { qdisc: null, filters: [], foreign: { ingress: 0, egress: 0 } };
-  const all = s.ingressBlock === undefined ? s.filters : [...blockFilters, ...s.filters.filter((k) => k.hook !== 'ingress')];
-  const { owned, foreign } = splitOwned(all);
-  return { qdisc: s.qdisc, filters: owned, foreign };
+  if (s.ingressBlock === undefined) {
+    const { owned, foreign } = splitOwned(s.filters);
+    return { qdisc: s.qdisc, filters: owned, foreign };
+  }
+  const { owned, foreign } = splitOwned(s.filters.filter((k) => k.hook !== 'ingress'));
+  return { qdisc: s.qdisc, filters: owned, foreign: { ingress: blockFilters.length, egress: foreign.egress } };
 }
 
 /** Filters in tc's show order, split into the agent's (by place, as the parser does) and a count of the others per hook. */

@@ -47,3 +47,13 @@ export function observedBlock(block: SharedBlock, ports: readonly PortObservatio
   const allBound = bindings.every((b) => b.state === 'bound');
   return { qdisc: allBound ? 'clsact' : null, filters: owned, foreign: { ingress: foreign, egress: 0 }, ports: bindings };
 }
+
+/**
+ * A netdev's ingress hook as read per netdev: on a port bound to a shared block it lists the
+ * block's filters, which are not the netdev's to change (the kernel refuses per-netdev ops on
+ * them). They count as foreign there, so a per-port program is never built from them.
+ */
+export function ownHook<E, T extends { readonly owned: readonly TcFilter[]; readonly foreign: number }>(hook: { ok: true; value: T } | { ok: false; error: E }, ingressBlock: number | undefined): { ok: true; value: { owned: readonly TcFilter[]; foreign: number } } | { ok: false; error: E } {
+  if (!hook.ok || ingressBlock === undefined) return hook;
+  return { ok: true, value: { owned: [], foreign: hook.value.owned.length + hook.value.foreign } };
+}

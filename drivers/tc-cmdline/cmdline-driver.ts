@@ -19,7 +19,7 @@ import type { Netdev, SharedBlock } from '../../core/model/attachment.js';
 import type { Applied, Plan } from '../../core/model/plan.js';
 import type { ObservedTc } from '../../core/model/tc.js';
 import { countApplied } from '../shared/applied.js';
-import { isBlockIndex, observedBlock, planProblem, type PortObservation } from '../shared/block-target.js';
+import { isBlockIndex, observedBlock, ownHook, planProblem, type PortObservation } from '../shared/block-target.js';
 import { DEFAULT_EXEC_TIMEOUT_MS } from '../shared/execa-exec.js';
 import { toBatchLines } from './batch.js';
 import { assertIfname } from './ifname.js';
@@ -61,7 +61,9 @@ export class CmdlineTcDriver implements TcDriver {
     // No qdisc: no filters either. A plain ingress qdisc has no egress hook, and tc shows
     // its ingress filters again for "egress" (marked "ingress": true): ignore that output.
     if (qdisc.value === null) return ok({ qdisc: null, filters: [], foreign: { ingress: 0, egress: 0 } });
-    const ingress = parseFilters(ingressJson, 'ingress', name);
+    const port = parsePortQdisc(qdiscJson, name);
+    if (!port.ok) return port;
+    const ingress = ownHook(parseFilters(ingressJson, 'ingress', name), port.value?.ingressBlock);
     if (!ingress.ok) return ingress;
     const egress = qdisc.value === 'clsact' ? parseFilters(egressJson, 'egress', name) : ok({ owned: [], foreign: 0 });
     if (!egress.ok) return egress;

@@ -35,7 +35,7 @@ import type { Applied, Plan, PlanOp } from '../../core/model/plan.js';
 import type { Hook, ObservedTc, TcFilter } from '../../core/model/tc.js';
 import { filterIdentity } from '../../core/model/tc.js';
 import { countApplied } from '../shared/applied.js';
-import { isBlockIndex, observedBlock, planProblem, type PortObservation } from '../shared/block-target.js';
+import { isBlockIndex, observedBlock, ownHook, planProblem, type PortObservation } from '../shared/block-target.js';
 import { toBatchOpLines } from '../tc-cmdline/batch.js';
 import { assertIfname } from '../tc-cmdline/ifname.js';
 import { NlWriter } from './attr.js';
@@ -92,7 +92,9 @@ export class NetlinkTcDriver implements TcDriver {
     // no qdisc: no filters either; a plain ingress qdisc has no egress hook (a dump of it
     // would list the ingress filters again)
     if (qdisc.value === null) return ok({ qdisc: null, filters: [], foreign: { ingress: 0, egress: 0 } });
-    const ingress = this.dumpHook(s.value, name, ifindex.value, 'ingress');
+    const port = decodePortQdiscs(q.value, [ifindex.value]);
+    if (!port.ok) return err({ code: 'tc-parse-failed', netdev: name, problem: `qdisc dump: ${port.problem}` });
+    const ingress = ownHook(this.dumpHook(s.value, name, ifindex.value, 'ingress'), port.value.get(ifindex.value)?.ingressBlock);
     if (!ingress.ok) return ingress;
     const egress = qdisc.value === 'clsact' ? this.dumpHook(s.value, name, ifindex.value, 'egress') : ok({ owned: [], foreign: 0 });
     if (!egress.ok) return egress;

@@ -130,3 +130,14 @@ test('logs go through a child logger {component: driver, driver: cmdline}', asyn
   assert.ok(lines().length > 0);
   for (const l of lines()) assert.deepEqual([l['component'], l['driver']], ['driver', 'cmdline']);
 });
+
+test('observe of a port bound to a shared block: the ingress hook shows the block\'s filters, which count as foreign, never as the netdev\'s', async () => {
+  const [qdisc, ...rest] = fixture('observe-stdout.txt').split('\n');
+  const bound = qdisc!.replace('"kind":"clsact",', '"kind":"clsact","ingress_block":1835944151,');
+  assert.notEqual(bound, qdisc);
+  const r = await driver(replying([bound, ...rest].join('\n'))).observe(rep1);
+  assert.ok(r.ok);
+  assert.deepEqual(r.value.filters.filter((f) => f.hook === 'ingress'), []);
+  assert.equal(r.value.filters.filter((f) => f.hook === 'egress').length, 6);
+  assert.deepEqual(r.value.foreign, { ingress: 32, egress: 0 });
+});

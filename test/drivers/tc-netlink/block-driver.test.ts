@@ -189,3 +189,15 @@ test('a replace and a delete by handle address the block', async () => {
   assert.ok(r.ok, JSON.stringify(r));
   assert.deepEqual(kernel.blockState(BLOCK).filters.map((k) => [k.handle, k.flower!.actions]), [[1, [{ kind: 'drop' }]]]);
 });
+
+test('observe of a bound port as a netdev: the block\'s filters are foreign there, never the netdev\'s (an adopted representor after a restart deletes nothing)', async () => {
+  const { kernel, driver } = setup(['p1']);
+  kernel.bind('p1', BLOCK);
+  const owned = f(10000, 2, { indev: 'p1', ctState: '+trk+new', dstIp: '10.0.0.0/24' }, [{ kind: 'goto', chain: 10001 }]);
+  kernel.seedBlock(BLOCK, [flower(owned)]);
+  const o = await driver.observe({ name: 'p1' });
+  assert.ok(o.ok, JSON.stringify(o));
+  assert.deepEqual(o.value.filters, []);
+  assert.equal(o.value.foreign.ingress, 1);
+  assert.deepEqual(diff([], o.value).plan.ops, []);
+});
