@@ -317,11 +317,7 @@ export class Reconciler {
     for (const p of program.programs) {
       const devs = await this.resolveNetdevs(p.endpoint, full);
       if (!devs.ok) {
-        unresolved.add(p.endpoint.key);
-        const attempts = (this.unresolved.get(p.endpoint.key)?.attempts ?? 0) + 1;
-        const retryInMs = backoffDelay(this.timing.retry, attempts - 1);
-        this.unresolved.set(p.endpoint.key, { attempts, nextAt: this.now() + retryInMs });
-        failures.push(this.report({ rev, endpoints: [p.endpoint], stage: 'resolve', message: describeError(devs.error), error: devs.error, attempt: attempts, retryInMs }));
+        failures.push(this.resolveFailed(rev, p.endpoint, unresolved, describeError(devs.error), devs.error));
         continue;
       }
       this.unresolved.delete(p.endpoint.key);
@@ -504,11 +500,7 @@ export class Reconciler {
         mine.push({ rep: d.name, eswitch: sw });
       }
       if (problem !== undefined) {
-        unresolved.add(p.endpoint.key);
-        const attempts = (this.unresolved.get(p.endpoint.key)?.attempts ?? 0) + 1;
-        const retryInMs = backoffDelay(this.timing.retry, attempts - 1);
-        this.unresolved.set(p.endpoint.key, { attempts, nextAt: this.now() + retryInMs });
-        failures.push(this.report({ rev, endpoints: [p.endpoint], stage: 'resolve', message: problem, attempt: attempts, retryInMs }));
+        failures.push(this.resolveFailed(rev, p.endpoint, unresolved, problem));
         continue;
       }
       onSwitch.set(p.endpoint.key, mine);
@@ -530,6 +522,15 @@ export class Reconciler {
     }
     for (const id of this.blocks.keys()) if (!live.has(id)) this.blocks.delete(id);
     return out;
+  }
+
+  /** An endpoint whose netdevs (or their switch) cannot be told: retried with backoff, its old rules left alone. */
+  private resolveFailed(rev: number, ep: Endpoint, unresolved: Set<string>, message: string, error?: AgentError): Failure {
+    unresolved.add(ep.key);
+    const attempts = (this.unresolved.get(ep.key)?.attempts ?? 0) + 1;
+    const retryInMs = backoffDelay(this.timing.retry, attempts - 1);
+    this.unresolved.set(ep.key, { attempts, nextAt: this.now() + retryInMs });
+    return this.report({ rev, endpoints: [ep], stage: 'resolve', message, ...(error ? { error } : {}), attempt: attempts, retryInMs });
   }
 
   private async resolveNetdevs(ep: Endpoint, refresh: boolean): Promise<Result<readonly Netdev[]>> {

@@ -20,7 +20,7 @@ import {
   dedupe,
   filter,
   grantFilters,
-  PASS,
+  neighbourFilters,
   PortChains,
   sortFilters,
   stateFilters,
@@ -30,7 +30,7 @@ import {
   type Compiled,
   type Encapsulation,
 } from './compile.js';
-import { BLOCK_PORT_CHAIN_FIRST, BLOCK_PREF, CHAIN_PREF, DESTINATION_CHAIN, ENTRY_CHAIN, ENTRY_PREF, ND_TYPES, OWNED_CHAIN_LAST, SOURCE_CHAIN } from './layout.js';
+import { BLOCK_PORT_CHAIN_FIRST, BLOCK_PREF, CHAIN_PREF, DESTINATION_CHAIN, ENTRY_CHAIN, OWNED_CHAIN_LAST, SOURCE_CHAIN } from './layout.js';
 
 /** One pod interface whose ports belong to the switch. */
 export interface BlockMember {
@@ -73,7 +73,7 @@ export function compileBlock(members: readonly BlockMember[], opts: BlockOptions
   const portChains = new PortChains(BLOCK_PORT_CHAIN_FIRST, OWNED_CHAIN_LAST);
   const ct: TcAction = { kind: 'ct', zone: opts.ctZone, commit: false };
   const toChain = (chain: number, tracked: boolean): TcAction[] => (tracked && opts.stateful ? [ct, { kind: 'goto', chain }] : [{ kind: 'goto', chain }]);
-  const out: TcFilter[] = [...neighbourFilters(copts)];
+  const out: TcFilter[] = neighbourFilters(HOOK, encapsulations, !opts.stateful);
 
   // chain 0: frames from ports of pods with isolated egress go to SOURCE, by indev
   for (const m of members) {
@@ -139,28 +139,6 @@ export function compileBlock(members: readonly BlockMember[], opts: BlockOptions
   }
   return { filters: sortFilters(dedupe(out)), diagnostics };
 }
-
-/** ARP (every encapsulation policed), and neighbour discovery where it skips conntrack. */
-function neighbourFilters(opts: CompileOptions): TcFilter[] {
-  const out: TcFilter[] = [];
-  const nd = (protocol: TcFilter['protocol'], pref: number, base: FlowerMatch): TcFilter[] => ND_TYPES.map((type) => filter(HOOK, ENTRY_CHAIN, pref, protocol, { ...base, ipProto: 'icmpv6', icmpType: type }, PASS));
-  for (const encap of opts.encapsulations) {
-    if (encap === 'untagged') {
-      out.push(filter(HOOK, ENTRY_CHAIN, ENTRY_PREF.neighbour.arp, 'arp', {}, PASS));
-      if (!opts.stateful) out.push(...nd('ipv6', ENTRY_PREF.neighbour.ipv6, {}));
-    }
-    if (encap === '802.1Q') {
-      out.push(filter(HOOK, ENTRY_CHAIN, ENTRY_PREF.neighbour['802.1Q'], '802.1Q', { vlanEthType: 'arp' }, PASS));
-      if (!opts.stateful) out.push(...nd('802.1Q', ENTRY_PREF.neighbour['802.1Q'], { vlanEthType: 'ipv6' }));
-    }
-    if (encap === '802.1ad') {
-      out.push(filter(HOOK, ENTRY_CHAIN, ENTRY_PREF.neighbour['802.1ad'], '802.1ad', { vlanEthType: '802.1Q', cvlanEthType: 'arp' }, PASS));
-      out.push(...nd('802.1ad', ENTRY_PREF.neighbour['802.1ad'], { vlanEthType: '802.1Q', cvlanEthType: 'ipv6' }));
-    }
-  }
-  return out;
-}
-
 
 /** `02:00:00:00:00:0A` → `02:00:00:00:00:0a`; undefined for anything that is not a unicast MAC. */
 function normalMac(mac: string | undefined): string | undefined {

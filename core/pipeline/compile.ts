@@ -118,11 +118,26 @@ export const REPLY_STATE = '+trk-new-inv';
  * rest drops.
  */
 function entryFilters(hook: Hook, opts: CompileOptions, sealed = false): TcFilter[] {
-  const out: TcFilter[] = [];
   const untracked = !opts.stateful || sealed;
+  const out: TcFilter[] = neighbourFilters(hook, opts.encapsulations, untracked);
+  // QinQ IP skips conntrack (which would drop it) on its way to the verdict chain
+  if (!untracked && opts.encapsulations.includes('802.1ad')) {
+    for (const t of ['ip', 'ipv6'] as const) out.push(filter(hook, ENTRY_CHAIN, ENTRY_PREF.untracked, '802.1ad', { vlanEthType: '802.1Q', cvlanEthType: t }, [{ kind: 'goto', chain: VERDICT_CHAIN }]));
+  }
+  const dispatch: TcAction[] = sealed ? DROP : opts.stateful ? [{ kind: 'ct', zone: opts.ctZone, commit: false }, { kind: 'goto', chain: VERDICT_CHAIN }] : [{ kind: 'goto', chain: VERDICT_CHAIN }];
+  out.push(filter(hook, ENTRY_CHAIN, ENTRY_PREF.dispatch, 'all', {}, dispatch));
+  return out;
+}
+
+/**
+ * The entry chain's neighbour filters: ARP of every encapsulation passes (act_ct would drop
+ * it), and neighbour discovery where it does not meet conntrack (`untracked`; QinQ always).
+ */
+export function neighbourFilters(hook: Hook, encapsulations: readonly Encapsulation[], untracked: boolean): TcFilter[] {
+  const out: TcFilter[] = [];
   const nd = (protocol: EthProtocol, pref: number, base: FlowerMatch): TcFilter[] =>
     ND_TYPES.map((type) => filter(hook, ENTRY_CHAIN, pref, protocol, { ...base, ipProto: 'icmpv6', icmpType: type }, PASS));
-  for (const encap of opts.encapsulations) {
+  for (const encap of encapsulations) {
     if (encap === 'untagged') {
       out.push(filter(hook, ENTRY_CHAIN, ENTRY_PREF.neighbour.arp, 'arp', {}, PASS));
       if (untracked) out.push(...nd('ipv6', ENTRY_PREF.neighbour.ipv6, {}));
@@ -134,14 +149,8 @@ function entryFilters(hook: Hook, opts: CompileOptions, sealed = false): TcFilte
     if (encap === '802.1ad') {
       out.push(filter(hook, ENTRY_CHAIN, ENTRY_PREF.neighbour['802.1ad'], '802.1ad', { vlanEthType: '802.1Q', cvlanEthType: 'arp' }, PASS));
       out.push(...nd('802.1ad', ENTRY_PREF.neighbour['802.1ad'], { vlanEthType: '802.1Q', cvlanEthType: 'ipv6' }));
-      // QinQ IP skips conntrack (which would drop it) on its way to the verdict chain
-      if (!untracked) {
-        for (const t of ['ip', 'ipv6'] as const) out.push(filter(hook, ENTRY_CHAIN, ENTRY_PREF.untracked, '802.1ad', { vlanEthType: '802.1Q', cvlanEthType: t }, [{ kind: 'goto', chain: VERDICT_CHAIN }]));
-      }
     }
   }
-  const dispatch: TcAction[] = sealed ? DROP : opts.stateful ? [{ kind: 'ct', zone: opts.ctZone, commit: false }, { kind: 'goto', chain: VERDICT_CHAIN }] : [{ kind: 'goto', chain: VERDICT_CHAIN }];
-  out.push(filter(hook, ENTRY_CHAIN, ENTRY_PREF.dispatch, 'all', {}, dispatch));
   return out;
 }
 
