@@ -4,12 +4,13 @@
 //
 //   floor            one `tc -batch FILE` holding every device's qdisc and filters
 //                    (bench/lab/hand-batch.ts: our own template, not the driver's formatter)
-//   cmdline          the agent's apply path with the cmdline driver: per netdev, 8 at a time
-//                    as the reconciler does, observe (`tc -j -batch -`) → diff → apply
-//                    (`tc -batch -`)
+//   cmdline          the agent's apply path with the cmdline driver, called as the reconciler
+//                    calls it (core/agent/driver-calls.ts): observe every netdev in one
+//                    observeMany (`tc -j -batch -`) → diff → one applyMany (`tc -batch -`)
+//   cmdline, one netdev per call   the same driver without its *Many calls: per netdev, 8 at
+//                    a time (the reconciler's way with a driver that has none; before 2026-11-29
+//                    the only way), two `tc` processes per netdev
 //   netlink          the same with the netlink driver (only when drivers/tc-netlink exists)
-//   batched          a prototype (bench/lab/batched-cmdline.ts): the cmdline driver's pieces,
-//                    one `tc` process observing and one applying for every netdev at once
 //   per-exec         one `tc filter add` process per filter (upstream's way); measured on a
 //                    prefix of the plans, it is a rate
 //   agent pass       the Reconciler's first full pass, cmdline driver: the above plus
@@ -25,9 +26,10 @@ import { pino } from 'pino';
 import type { Exec, ExecResult } from '../../core/api/ports.js';
 import { describeError } from '../../core/api/errors.js';
 import { err, ok, type Result } from '../../core/api/result.js';
-import type { TcDriver } from '../../core/api/tc-driver.js';
+import type { PlanFor, TcDriver } from '../../core/api/tc-driver.js';
+import { applyAll, observeAll, Threw } from '../../core/agent/driver-calls.js';
 import { adapterResolver } from '../../core/agent/netdev-resolver.js';
-import { Reconciler } from '../../core/agent/reconciler.js';
+import { DEFAULT_RECONCILER_TIMING, Reconciler } from '../../core/agent/reconciler.js';
 import type { Netdev } from '../../core/model/attachment.js';
 import type { Applied, Plan } from '../../core/model/plan.js';
 import type { ObservedTc, TcFilter } from '../../core/model/tc.js';
@@ -40,11 +42,9 @@ import { toBatchLines } from '../../drivers/tc-cmdline/batch.js';
 import { CmdlineTcDriver } from '../../drivers/tc-cmdline/cmdline-driver.js';
 import { AcceleratedBridgeAdapter } from '../../plugins/accelerated-bridge/adapter.js';
 import { NodeSysfs } from '../../plugins/sysfs/node-sysfs.js';
-import { pool } from '../lib/pool.js';
 import { median } from '../lib/table.js';
 import { apiObjects, generate, LOCAL_NODE, type ScaleParams } from '../scale/generate.js';
 import { putAll } from '../scale/load.js';
-import { batchedInstall } from './batched-cmdline.js';
 import { handBatch } from './hand-batch.js';
 
 /** 20 local attachments of a 2 000-pod cluster: the generator's policy mix, ~2 600 filters. */
@@ -81,6 +81,7 @@ export interface ApplyPathResult {
 }
 
 const log = pino({ level: 'silent' });
+const CONCURRENCY = DEFAULT_RECONCILER_TIMING.concurrency;
 
 /** Counts `tc` processes: with `-j` they read, otherwise they write. */
 class CountingExec implements Exec {
@@ -94,11 +95,17 @@ class CountingExec implements Exec {
   }
 }
 
-/** Counts driver calls. */
+/** Counts the netdevs observed and applied, whether one per call or many. */
 class CountingDriver implements TcDriver {
   observes = 0;
   applies = 0;
-  constructor(readonly inner: TcDriver) {}
+  readonly observeMany?: (devs: readonly Netdev[]) => Promise<Result<ObservedTc>[]>;
+  readonly applyMany?: (work: readonly PlanFor[]) => Promise<Result<Applied>[]>;
+  constructor(readonly inner: TcDriver) {
+    const { observeMany, applyMany } = inner;
+    if (observeMany) this.observeMany = (devs) => ((this.observes += devs.length), observeMany.call(inner, devs));
+    if (applyMany) this.applyMany = (work) => ((this.applies += work.length), applyMany.call(inner, work));
+  }
   get name(): string {
     return this.inner.name;
   }
@@ -111,6 +118,9 @@ class CountingDriver implements TcDriver {
     return this.inner.apply(dev, plan);
   }
 }
+
+/** A driver seen through observe/apply only: the reconciler then calls it per netdev. */
+const oneAtATime = (d: TcDriver): TcDriver => ({ name: d.name, observe: (dev) => d.observe(dev), apply: (dev, plan) => d.apply(dev, plan) });
 
 /** One `tc` process per plan line. */
 class PerExecDriver implements TcDriver {
@@ -191,16 +201,22 @@ export async function applyPath(params: ScaleParams = APPLY_CLUSTER, repeat = 3,
 
   // warm-up: the first use of each path (JIT, module loading) is much slower under TCG
   const warm = programs.slice(0, 2);
+  /** As the reconciler calls a driver for a pass (core/agent/driver-calls.ts). */
   const viaDriver = async (driver: TcDriver, list: typeof programs): Promise<void> => {
-    await pool(list, 8, async (p) => {
-      const o = await driver.observe({ name: p.netdev });
-      if (!o.ok) throw new Error(`observe ${p.netdev}: ${describeError(o.error)}`);
-      const r = await driver.apply({ name: p.netdev }, diff(p.filters, o.value).plan);
-      if (!r.ok) throw new Error(`apply ${p.netdev}: ${describeError(r.error)}`);
+    const devs = list.map((p) => ({ name: p.netdev }));
+    const observed = await observeAll(driver, devs, CONCURRENCY);
+    const work = observed.map((o, i) => {
+      if (o instanceof Threw || !o.ok) throw new Error(`observe ${devs[i]!.name}: ${o instanceof Threw ? o.message : describeError(o.error)}`);
+      return { dev: devs[i]!, plan: diff(list[i]!.filters, o.value).plan };
     });
+    for (const [i, r] of (await applyAll(driver, work, CONCURRENCY)).entries()) {
+      if (r instanceof Threw || !r.ok) throw new Error(`apply ${devs[i]!.name}: ${r instanceof Threw ? r.message : describeError(r.error)}`);
+    }
   };
   await reset();
   await viaDriver(cmdline, warm);
+  await reset();
+  await viaDriver(oneAtATime(cmdline), warm);
   const nl = await netlinkDriver();
   if (nl.driver) {
     await reset();
@@ -223,13 +239,10 @@ export async function applyPath(params: ScaleParams = APPLY_CLUSTER, repeat = 3,
   const file = join(dir, 'floor.batch');
   await writeFile(file, handBatch(programs));
   await measure('floor: one `tc -batch FILE` written by hand', async () => void (await must(exec, 'tc', ['-batch', file])));
-  await measure('cmdline driver: observe → diff → `tc -batch -` per netdev, 8 at a time', () => viaDriver(cmdline, programs));
+  await measure('cmdline driver: observe → diff → apply, all netdevs in one observeMany and one applyMany (`tc -j -batch -`, `tc -batch -`)', () => viaDriver(cmdline, programs));
+  await measure(`cmdline driver, one netdev per call: observe → diff → \`tc -batch -\` per netdev, ${CONCURRENCY} at a time`, () => viaDriver(oneAtATime(cmdline), programs));
   const nlDriver = nl.driver;
-  if (nlDriver) await measure('netlink driver: observe → diff → apply per netdev, 8 at a time', () => viaDriver(nlDriver, programs));
-  // a prototype: the cmdline driver's pieces, two `tc` processes for all netdevs
-  await reset();
-  await batchedInstall(exec, warm);
-  await measure('prototype: cmdline batched across netdevs (one observe and one apply process in all)', () => batchedInstall(exec, programs), 'bench/lab/batched-cmdline.ts, not a driver');
+  if (nlDriver) await measure(`netlink driver: observe → diff → apply per netdev, ${CONCURRENCY} at a time`, () => viaDriver(nlDriver, programs));
 
   let t: number;
   // per exec: the first 2 netdevs, capped at 300 filters (an exec costs 40-100 ms under TCG)

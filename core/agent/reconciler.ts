@@ -13,10 +13,12 @@
 //                                    or failed earlier and due for retry,
 //                                    or programmed before and no longer wanted (→ empty program),
 //                                    or every one of them on a resync / the first pass (drift repair)
-//            │ per netdev (at most `concurrency` at once; passes never overlap, so one
-//            │ netdev is never worked on twice at a time)
+//            │ all netdevs of the pass together (passes never overlap, so one netdev is
+//            │ never worked on twice at a time)
 //            ▼
-//          driver.observe ─► diff (make-before-break plan) ─► driver.apply   (only if the plan is not empty)
+//          driver.observe ─► diff (make-before-break plan) ─► driver.apply   (only non-empty plans)
+//            one observeMany / applyMany for all of them when the driver has it (driver-calls.ts),
+//            else per netdev, at most `concurrency` at once
 //            │
 //            ▼
 //          reporters: applied changes, failures, and after the pass (rules dump, events)
@@ -32,12 +34,13 @@ import type { TcDriver } from '../api/tc-driver.js';
 import type { Endpoint, Eswitch, Netdev } from '../model/attachment.js';
 import type { Applied, Plan } from '../model/plan.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { filterIdentity, type TcFilter } from '../model/tc.js';
+import { filterIdentity, type ObservedTc, type TcFilter } from '../model/tc.js';
 import { diff } from '../pipeline/diff.js';
 import type { EndpointProgram, NodeOptions, NodeProgram } from '../pipeline/program-node.js';
 import { blockTarget, compileSwitch, groupSwitches, standInSwitch, type RepOnSwitch, type SwitchProgram } from '../pipeline/program-switch.js';
 import { backoffDelay, type Backoff } from '../watch/backoff.js';
 import type { ChangeListener } from '../watch/store.js';
+import { applyAll, observeAll, Threw, type Outcome } from './driver-calls.js';
 import { emptyScope, isEmptyScope, noteChange, ProgramCache, type ChangeScope } from './incremental-program.js';
 
 export type NetdevResolver = (ep: Endpoint) => Promise<Result<readonly Netdev[]>>;
@@ -58,6 +61,34 @@ interface Want {
   readonly programs: EndpointProgram[];
 }
 
+/** One netdev visited in a pass. */
+interface Job {
+  readonly rev: number;
+  readonly netdev: string;
+  readonly want: Want;
+  readonly endpoints: readonly EndpointProgram['endpoint'][];
+  readonly st: NetdevState;
+  readonly log: Logger;
+}
+
+/** A visit whose observed state needs `plan`. */
+interface Planned {
+  readonly job: Job;
+  readonly plan: Plan;
+  /** It had been installed, yet the kernel differed. */
+  readonly drift: boolean;
+  /** A block port could not be bound: still failed after the plan is applied. */
+  readonly unbound: boolean;
+  readonly unavailable?: string;
+}
+
+interface VisitResult {
+  readonly job: Job;
+  readonly applied?: boolean;
+  readonly failure?: Failure;
+  readonly unavailable?: string;
+}
+
 export interface ReconcilerTiming {
   /** Wait this long after the first change before a pass, so a burst becomes one pass. */
   readonly coalesceMs: number;
@@ -67,7 +98,7 @@ export interface ReconcilerTiming {
   readonly resyncMs: number;
   /** Retry of a netdev whose observe or apply failed. */
   readonly retry: Backoff;
-  /** Netdevs worked on at the same time within a pass. */
+  /** Netdevs worked on at the same time within a pass, with a driver that has no observeMany/applyMany. */
   readonly concurrency: number;
 }
 
@@ -357,15 +388,15 @@ export class Reconciler {
       if (full || this.needsVisit(netdev, '')) visit.push({ netdev, want: { target: st.target ?? { name: netdev }, filters: [], key: '', programs: [] } });
     }
 
-    // 3. observe → diff → apply, per netdev
+    // 3. observe → diff → apply: every netdev of the pass in one driver call per step where the
+    //    driver can (cmdline: two tc processes per pass instead of two per netdev)
     let applied = 0;
     const unavailable: { netdev: string; endpoints: EndpointProgram['endpoint'][]; problem: string }[] = [];
-    await pool(visit, this.timing.concurrency, async ({ netdev, want }) => {
-      const r = await this.visit(rev, netdev, want, log);
+    for (const r of await this.visitAll(rev, visit, log)) {
       if (r.applied) applied++;
       if (r.failure) failures.push(r.failure);
-      if (r.unavailable) unavailable.push({ netdev, endpoints: want.programs.map((p) => p.endpoint), problem: r.unavailable });
-    });
+      if (r.unavailable) unavailable.push({ netdev: r.job.netdev, endpoints: [...r.job.endpoints], problem: r.unavailable });
+    }
 
     // resolution cache: forget endpoints that are gone
     const live = new Set(program.programs.map((p) => p.endpoint.key));
@@ -399,29 +430,37 @@ export class Reconciler {
     return st.appliedKey !== key;
   }
 
-  private async visit(
-    rev: number,
-    netdev: string,
-    want: Want,
-    passLog: Logger,
-  ): Promise<{ applied?: boolean; failure?: Failure; unavailable?: string }> {
+  private async visitAll(rev: number, visit: readonly { netdev: string; want: Want }[], passLog: Logger): Promise<VisitResult[]> {
+    const jobs = visit.map(({ netdev, want }) => this.startVisit(rev, netdev, want, passLog));
+    const observed = await observeAll(this.deps.driver, jobs.map((j) => j.want.target), this.timing.concurrency);
+    const results: VisitResult[] = [];
+    const planned: Planned[] = [];
+    for (const [i, job] of jobs.entries()) {
+      const p = this.planVisit(job, observed[i]!);
+      if ('plan' in p) planned.push(p);
+      else results.push(p);
+    }
+    const outcomes = await applyAll(this.deps.driver, planned.map((p) => ({ dev: p.job.want.target, plan: p.plan })), this.timing.concurrency);
+    for (const [i, p] of planned.entries()) results.push(this.finishVisit(p, outcomes[i]!));
+    return results;
+  }
+
+  private startVisit(rev: number, netdev: string, want: Want, passLog: Logger): Job {
     const endpoints = want.programs.map((p) => p.endpoint);
     const log = passLog.child({ netdev, pods: [...new Set(endpoints.map((e) => `${e.pod.namespace}/${e.pod.name}`))] });
     const st = this.netdevs.get(netdev) ?? { appliedKey: undefined, failure: undefined, endpoints: [] };
     if (want.programs.length > 0) st.endpoints = want.programs.map((p) => p.endpoint.key);
     st.target = want.target;
     this.netdevs.set(netdev, st);
-    const fail = (stage: Failure['stage'], message: string, error?: AgentError): { failure: Failure } => {
-      const attempts = (st.failure?.key === want.key ? st.failure.attempts : 0) + 1;
-      const retryInMs = backoffDelay(this.timing.retry, attempts - 1);
-      st.failure = { key: want.key, attempts, nextAt: this.now() + retryInMs };
-      this.stats.failures++;
-      log.error({ stage, code: error?.code, error: message, attempt: attempts, retryInMs }, 'netdev not programmed; previous rules left in place');
-      return { failure: this.report({ rev, netdev, endpoints, stage, message, ...(error ? { error } : {}), attempt: attempts, retryInMs }, false) };
-    };
+    return { rev, netdev, want, endpoints, st, log };
+  }
+
+  /** What the observed state needs: nothing (done), or a plan to apply. */
+  private planVisit(job: Job, observed: Outcome<ObservedTc>): VisitResult | Planned {
+    const { st, want, log } = job;
+    if (observed instanceof Threw) return this.threw(job, observed);
+    if (!observed.ok) return this.fail(job, 'observe', describeError(observed.error), observed.error);
     try {
-      const observed = await this.deps.driver.observe(want.target);
-      if (!observed.ok) return fail('observe', describeError(observed.error), observed.error);
       st.inHw = offloadState(observed.value.filters);
       const d = diff(want.filters, observed.value);
       if (d.unavailable) log.warn({ problem: d.unavailable }, 'part of the program cannot be installed');
@@ -429,27 +468,53 @@ export class Reconciler {
       // sync, retried with backoff (whoever holds the port may let go of it).
       const unbound = want.target.block !== undefined && d.unavailable !== undefined;
       if (d.plan.ops.length === 0) {
-        if (unbound) return { ...fail('apply', d.unavailable!), unavailable: d.unavailable! };
-        this.succeeded(netdev, st, want.key);
-        return d.unavailable ? { unavailable: d.unavailable } : {};
+        if (unbound) return { ...this.fail(job, 'apply', d.unavailable!), unavailable: d.unavailable! };
+        this.succeeded(job.netdev, st, want.key);
+        return { job, ...(d.unavailable ? { unavailable: d.unavailable } : {}) };
       }
       const drift = st.appliedKey === want.key && st.failure === undefined;
       if (drift) log.warn({ ops: d.plan.ops.length }, 'installed rules drifted; repairing');
-      const r = await this.deps.driver.apply(want.target, d.plan);
-      if (!r.ok) return fail('apply', describeError(r.error), r.error);
-      this.stats.applies++;
-      this.succeeded(netdev, st, want.key);
-      log.info({ ...r.value, removal: want.programs.length === 0 }, 'rules applied');
-      log.debug({ plan: d.plan.ops.map((o) => o.op) }, 'plan');
-      const change: AppliedChange = { rev, netdev, target: want.target, endpoints: want.programs.map((p) => p.endpoint.key), plan: d.plan, applied: r.value, drift };
-      for (const rep of this.deps.reporters ?? []) rep.applied?.(change);
-      if (unbound) return { applied: true, ...fail('apply', d.unavailable!), unavailable: d.unavailable! };
-      return { applied: true, ...(d.unavailable ? { unavailable: d.unavailable } : {}) };
+      return { job, plan: d.plan, drift, unbound, ...(d.unavailable ? { unavailable: d.unavailable } : {}) };
     } catch (e) {
-      // A bug (a driver or stage threw): recorded like a failure, never fatal to the agent.
-      log.error({ err: e }, 'netdev pass threw');
-      return fail('bug', e instanceof Error ? e.message : String(e));
+      return this.threw(job, new Threw(e));
     }
+  }
+
+  private finishVisit(p: Planned, outcome: Outcome<Applied>): VisitResult {
+    const { job, plan } = p;
+    if (outcome instanceof Threw) return this.threw(job, outcome);
+    if (!outcome.ok) return this.fail(job, 'apply', describeError(outcome.error), outcome.error);
+    const { st, want, log } = job;
+    this.stats.applies++;
+    this.succeeded(job.netdev, st, want.key);
+    log.info({ ...outcome.value, removal: want.programs.length === 0 }, 'rules applied');
+    log.debug({ plan: plan.ops.map((o) => o.op) }, 'plan');
+    const change: AppliedChange = { rev: job.rev, netdev: job.netdev, target: want.target, endpoints: want.programs.map((e) => e.endpoint.key), plan, applied: outcome.value, drift: p.drift };
+    for (const rep of this.deps.reporters ?? []) {
+      try {
+        rep.applied?.(change);
+      } catch (e) {
+        log.error({ err: e }, 'reporter failed');
+      }
+    }
+    if (p.unbound) return { applied: true, ...this.fail(job, 'apply', p.unavailable!), unavailable: p.unavailable! };
+    return { job, applied: true, ...(p.unavailable ? { unavailable: p.unavailable } : {}) };
+  }
+
+  /** A bug (a driver or stage threw): recorded like a failure, never fatal to the agent. */
+  private threw(job: Job, t: Threw): VisitResult {
+    job.log.error({ err: t.cause }, 'netdev pass threw');
+    return this.fail(job, 'bug', t.message);
+  }
+
+  private fail(job: Job, stage: Failure['stage'], message: string, error?: AgentError): VisitResult & { failure: Failure } {
+    const { st, want, log } = job;
+    const attempts = (st.failure?.key === want.key ? st.failure.attempts : 0) + 1;
+    const retryInMs = backoffDelay(this.timing.retry, attempts - 1);
+    st.failure = { key: want.key, attempts, nextAt: this.now() + retryInMs };
+    this.stats.failures++;
+    log.error({ stage, code: error?.code, error: message, attempt: attempts, retryInMs }, 'netdev not programmed; previous rules left in place');
+    return { job, failure: this.report({ rev: job.rev, netdev: job.netdev, endpoints: job.endpoints, stage, message, ...(error ? { error } : {}), attempt: attempts, retryInMs }, false) };
   }
 
   private succeeded(netdev: string, st: NetdevState, key: string): void {
@@ -566,15 +631,6 @@ export class Reconciler {
     if (next === Infinity) return;
     this.retryTimer = setTimeout(() => this.markDirty(), Math.max(0, next - this.now()));
   }
-}
-
-/** Runs `fn` over `items`, at most `n` at a time. */
-async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  const worker = async (): Promise<void> => {
-    while (i < items.length) await fn(items[i++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
 }
 
 function offloadState(filters: readonly TcFilter[]): ReadonlyMap<string, boolean> {

@@ -1,8 +1,13 @@
-// The cmdline TC driver: one `tc` process per observe and one per apply, commands on stdin,
-// arguments as an array. Everything else is the pure batch.ts / parse.ts.
+// The cmdline TC driver: `tc` processes with the commands on stdin, arguments as an array.
+// Everything else is the pure batch.ts / parse.ts.
 //
 //   observe: tc -j -batch -  <<  qdisc show dev X / filter show dev X ingress / filter show dev X egress
 //   apply:   tc -batch -     <<  toBatchLines(plan)   (no -force: tc stops at the first failing line)
+//
+// observeMany / applyMany put many netdevs in one process (a process start costs more than the
+// kernel work of a typical program; docs/performance.md, item 3). tc stops at the first failing
+// line: the netdevs before it are done, the failing one gets the error it would get alone, and
+// the ones after it go to a new process. observe / apply are the one-netdev case of the same code.
 //
 // A shared-block target (`dev.block`, see observeBlock) is read from its ports' qdiscs and
 // from `filter show block N`, which lists every chain of the block in one document.
@@ -14,7 +19,7 @@ import type { AgentError } from '../../core/api/errors.js';
 import type { Result } from '../../core/api/result.js';
 import { err, ok } from '../../core/api/result.js';
 import { Exec, Logger } from '../../core/api/ports.js';
-import type { TcDriver } from '../../core/api/tc-driver.js';
+import type { PlanFor, TcDriver } from '../../core/api/tc-driver.js';
 import type { Netdev, SharedBlock } from '../../core/model/attachment.js';
 import type { Applied, Plan } from '../../core/model/plan.js';
 import type { ObservedTc } from '../../core/model/tc.js';
@@ -22,7 +27,7 @@ import { countApplied } from '../shared/applied.js';
 import { isBlockIndex, observedBlock, ownHook, planProblem, type PortObservation } from '../shared/block-target.js';
 import { DEFAULT_EXEC_TIMEOUT_MS } from '../shared/execa-exec.js';
 import { toBatchLines } from './batch.js';
-import { assertIfname } from './ifname.js';
+import { assertIfname, isValidIfname } from './ifname.js';
 import { CmdlineOptions } from './options.js';
 import { failedBatchLine, splitShowOutput } from './batch-output.js';
 import { countFilters, parseFilters, parsePortQdisc, parseQdiscs } from './parse.js';
@@ -30,12 +35,19 @@ import { countFilters, parseFilters, parsePortQdisc, parseQdiscs } from './parse
 /** The show commands of one observe, in the order their outputs are read. */
 export const showCommands = (dev: string): string[] => [`qdisc show dev ${dev}`, `filter show dev ${dev} ingress`, `filter show dev ${dev} egress`];
 
+/**
+ * At most this much per tc process: a process that times out (each has `timeoutMs`) fails
+ * every netdev in it. 5 000 filter lines take ~3 s in the TCG lab, well under a second native.
+ */
+const DEFAULT_BATCH = { netdevs: 128, lines: 5_000 };
+
 @injectable()
 export class CmdlineTcDriver implements TcDriver {
   readonly name = 'cmdline';
   private readonly log: Logger;
   private readonly tc: string;
   private readonly timeoutMs: number;
+  private readonly batch: { readonly netdevs: number; readonly lines: number };
 
   constructor(
     @inject(Exec) private readonly exec: Exec,
@@ -45,17 +57,47 @@ export class CmdlineTcDriver implements TcDriver {
     this.log = root.child({ component: 'driver', driver: 'cmdline' });
     this.tc = options.tc ?? 'tc';
     this.timeoutMs = options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+    this.batch = { netdevs: options.batchNetdevs ?? DEFAULT_BATCH.netdevs, lines: options.batchLines ?? DEFAULT_BATCH.lines };
   }
 
   async observe(dev: Netdev): Promise<Result<ObservedTc>> {
-    if (dev.block !== undefined) return this.observeBlock(dev.name, dev.block);
-    const name = assertIfname(dev.name);
-    const input = `${showCommands(name).join('\n')}\n`;
-    const r = await this.exec.run(this.tc, ['-j', '-batch', '-'], { input, timeoutMs: this.timeoutMs });
-    if (r.exitCode !== 0) return err({ code: 'tc-exec-failed', netdev: name, command: '-j -batch - (qdisc show, filter show ingress|egress)', stderr: r.stderr });
-    const docs = splitShowOutput(r.stdout, 3, name);
-    if (!docs.ok) return docs;
-    const [qdiscJson, ingressJson, egressJson] = docs.value;
+    return (await this.observeMany([dev]))[0]!;
+  }
+
+  async observeMany(devs: readonly Netdev[]): Promise<Result<ObservedTc>[]> {
+    const out: Result<ObservedTc>[] = new Array(devs.length);
+    const plain: Job[] = [];
+    for (const [i, dev] of devs.entries()) {
+      if (dev.block !== undefined) out[i] = await this.observeBlock(dev.name, dev.block);
+      else if (!isValidIfname(dev.name)) out[i] = unnamable(dev.name);
+      else plain.push({ i, name: dev.name });
+    }
+    for (const chunk of chunks(plain, () => 1, this.batch.netdevs)) await this.observeChunk(chunk, out);
+    return out;
+  }
+
+  /** The show commands of `jobs` in one process; from the first failing netdev on, again in another. */
+  private async observeChunk(jobs: readonly Job[], out: Result<ObservedTc>[]): Promise<void> {
+    for (let rest = jobs; rest.length > 0; ) {
+      const input = `${rest.flatMap((j) => showCommands(j.name)).join('\n')}\n`;
+      const r = await this.exec.run(this.tc, ['-j', '-batch', '-'], { input, timeoutMs: this.timeoutMs });
+      const line = r.exitCode === 0 ? undefined : failedBatchLine(r.stderr);
+      const failed = (j: Job): Result<never> => err({ code: 'tc-exec-failed', netdev: j.name, command: '-j -batch - (qdisc show, filter show ingress|egress)', stderr: r.stderr });
+      if (r.exitCode !== 0 && line === undefined) {
+        for (const j of rest) out[j.i] = failed(j);
+        return;
+      }
+      // every command before the failing one printed its document
+      const done = line === undefined ? rest.length : Math.floor((line - 1) / 3);
+      const docs = splitShowOutput(r.stdout, line === undefined ? rest.length * 3 : line - 1, rest.map((j) => j.name).join(','));
+      for (const [k, j] of rest.slice(0, done).entries()) out[j.i] = docs.ok ? this.observed(j.name, docs.value.slice(3 * k, 3 * k + 3)) : err({ ...docs.error, netdev: j.name });
+      if (line !== undefined) out[rest[done]!.i] = failed(rest[done]!);
+      rest = rest.slice(done + 1);
+    }
+  }
+
+  /** One netdev's three show documents: qdisc, ingress filters, egress filters. */
+  private observed(name: string, [qdiscJson, ingressJson, egressJson]: unknown[]): Result<ObservedTc> {
     const qdisc = parseQdiscs(qdiscJson, name);
     if (!qdisc.ok) return qdisc;
     // No qdisc: no filters either. A plain ingress qdisc has no egress hook, and tc shows
@@ -142,16 +184,75 @@ export class CmdlineTcDriver implements TcDriver {
   }
 
   async apply(dev: Netdev, plan: Plan): Promise<Result<Applied>> {
-    const problem = planProblem(dev, plan);
-    if (problem !== undefined) return err({ code: 'hook-unavailable', netdev: dev.name, problem: `refusing the plan: ${problem}` });
-    const lines = toBatchLines(dev, plan);
-    if (lines.length === 0) return ok(countApplied(plan));
-    this.log.debug({ netdev: dev.name, lines: lines.length }, 'tc batch');
-    const r = await this.exec.run(this.tc, ['-batch', '-'], { input: `${lines.join('\n')}\n`, timeoutMs: this.timeoutMs });
-    if (r.exitCode === 0) return ok(countApplied(plan));
-    const line = failedBatchLine(r.stderr);
-    const text = line === undefined ? undefined : lines[line - 1];
-    if (line === undefined || text === undefined) return err({ code: 'tc-exec-failed', netdev: dev.name, command: '-batch -', stderr: r.stderr });
-    return err({ code: 'tc-batch-failed', netdev: dev.name, line, text, stderr: r.stderr });
+    return (await this.applyMany([{ dev, plan }]))[0]!;
   }
+
+  async applyMany(work: readonly PlanFor[]): Promise<Result<Applied>[]> {
+    const out: Result<Applied>[] = new Array(work.length);
+    const pending: (Job & { plan: Plan; lines: string[] })[] = [];
+    for (const [i, { dev, plan }] of work.entries()) {
+      const problem = planProblem(dev, plan);
+      if (problem !== undefined) out[i] = err({ code: 'hook-unavailable', netdev: dev.name, problem: `refusing the plan: ${problem}` });
+      else if (dev.block === undefined && !isValidIfname(dev.name)) out[i] = unnamable(dev.name);
+      else {
+        const lines = toBatchLines(dev, plan);
+        if (lines.length === 0) out[i] = ok(countApplied(plan));
+        else pending.push({ i, name: dev.name, plan, lines });
+      }
+    }
+    for (const chunk of chunks(pending, (j) => j.lines.length, this.batch.lines)) await this.applyChunk(chunk, out);
+    return out;
+  }
+
+  /** The plans of `jobs` in one `tc -batch`; from the netdev after a failing line on, again in another. */
+  private async applyChunk(jobs: readonly (Job & { plan: Plan; lines: string[] })[], out: Result<Applied>[]): Promise<void> {
+    for (let rest = jobs; rest.length > 0; ) {
+      const lines = rest.flatMap((j) => j.lines);
+      this.log.debug({ netdevs: rest.map((j) => j.name), lines: lines.length }, 'tc batch');
+      const r = await this.exec.run(this.tc, ['-batch', '-'], { input: `${lines.join('\n')}\n`, timeoutMs: this.timeoutMs });
+      const line = r.exitCode === 0 ? undefined : failedBatchLine(r.stderr);
+      if (r.exitCode !== 0 && (line === undefined || line > lines.length)) {
+        // what was applied is unknown: every netdev of the process is failed (and observed again on retry)
+        for (const j of rest) out[j.i] = err({ code: 'tc-exec-failed', netdev: j.name, command: '-batch -', stderr: r.stderr });
+        return;
+      }
+      let first = 1; // the batch line of rest[k]'s first line
+      let k = 0;
+      for (; k < rest.length && (line === undefined || line >= first + rest[k]!.lines.length); k++) {
+        out[rest[k]!.i] = ok(countApplied(rest[k]!.plan));
+        first += rest[k]!.lines.length;
+      }
+      if (line === undefined) return;
+      const j = rest[k]!;
+      out[j.i] = err({ code: 'tc-batch-failed', netdev: j.name, line: line - first + 1, text: j.lines[line - first]!, stderr: r.stderr });
+      rest = rest.slice(k + 1);
+    }
+  }
+}
+
+/** A netdev of a `*Many` call, by its index there. */
+interface Job {
+  readonly i: number;
+  readonly name: string;
+}
+
+/** A name tc's batch reader would misread (see ifname.ts): that netdev cannot be programmed with tc. */
+const unnamable = (name: string): Result<never> => err({ code: 'hook-unavailable', netdev: name, problem: `its name ${JSON.stringify(name)} cannot be written into a tc batch line` });
+
+/** `items` in order, cut so that each chunk's weight stays within `max` (an item heavier than that alone). */
+function chunks<T>(items: readonly T[], weight: (t: T) => number, max: number): T[][] {
+  const out: T[][] = [];
+  let cur: T[] = [];
+  let w = 0;
+  for (const t of items) {
+    if (cur.length > 0 && w + weight(t) > max) {
+      out.push(cur);
+      cur = [];
+      w = 0;
+    }
+    cur.push(t);
+    w += weight(t);
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
 }

@@ -6,6 +6,10 @@ export interface CmdlineOptions {
   readonly tc?: string;
   /** Kill tc after this long (default 30 s). */
   readonly timeoutMs?: number;
+  /** Netdevs observed by one tc process (default 128). */
+  readonly batchNetdevs?: number;
+  /** Lines of plans applied by one tc process (default 5 000; one netdev's plan is never split). */
+  readonly batchLines?: number;
 }
 
 export const cmdlineOptionsSchema = {
@@ -14,5 +18,7 @@ export const cmdlineOptionsSchema = {
   properties: {
     tc: { type: 'string', minLength: 1 },
     timeoutMs: { type: 'integer', minimum: 100 },
+    batchNetdevs: { type: 'integer', minimum: 1 },
+    batchLines: { type: 'integer', minimum: 1 },
   },
 } as const;

@@ -11,7 +11,7 @@ import { pino, type Logger } from 'pino';
 import type { CniAdapter } from '../../../core/api/cni-adapter.js';
 import { describeError } from '../../../core/api/errors.js';
 import type { Sysfs } from '../../../core/api/ports.js';
-import type { TcDriver } from '../../../core/api/tc-driver.js';
+import type { PlanFor, TcDriver } from '../../../core/api/tc-driver.js';
 import { wire } from '../../../core/agent/container.js';
 import { adapterResolver, sharedBlockLayout } from '../../../core/agent/netdev-resolver.js';
 import { Reconciler, type Failure, type PassResult, type ReconcilerDeps, type SharedBlockLayout } from '../../../core/agent/reconciler.js';
@@ -64,10 +64,14 @@ export class LabAgent {
     nodeName: string,
   ) {
     const seen = (dev: Netdev): void => void this.targets.set(dev.name, dev);
+    const inner = w.driver;
+    // the driver as the agent calls it: with its *Many calls when it has them (cmdline)
     const driver: TcDriver = {
-      name: w.driver.name,
-      observe: (dev) => (seen(dev), w.driver.observe(dev)),
-      apply: (dev, plan) => (seen(dev), w.driver.apply(dev, plan)),
+      name: inner.name,
+      observe: (dev) => (seen(dev), inner.observe(dev)),
+      apply: (dev, plan) => (seen(dev), inner.apply(dev, plan)),
+      ...(inner.observeMany ? { observeMany: (devs: readonly Netdev[]) => (devs.forEach(seen), inner.observeMany!(devs)) } : {}),
+      ...(inner.applyMany ? { applyMany: (work: readonly PlanFor[]) => (work.forEach((x) => seen(x.dev)), inner.applyMany!(work)) } : {}),
     };
     this.reconciler = new Reconciler({
       store: { snapshot: () => ({ ...this.cluster, rev: this.rev }) },

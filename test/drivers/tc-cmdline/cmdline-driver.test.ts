@@ -117,11 +117,17 @@ test('options choose the tc binary and the timeout', async () => {
   assert.deepEqual(exec.calls.map((c) => [c.file, c.timeoutMs]), [['/sbin/tc', 5000], ['/sbin/tc', 5000]]);
 });
 
-test('an invalid netdev name throws before tc runs', async () => {
+test('a netdev name tc would misread fails that netdev only, before any tc line is written for it', async () => {
   const exec = replying('');
-  await assert.rejects(driver(exec).observe({ name: 'rep1; reboot' }), /not a valid Linux interface name/);
-  await assert.rejects(driver(exec).apply({ name: 'a/b' }, { ops: [{ op: 'add-qdisc' }] }), /not a valid Linux interface name/);
+  for (const r of [await driver(exec).observe({ name: 'rep1; reboot' }), await driver(exec).apply({ name: 'a/b' }, { ops: [{ op: 'add-qdisc' }] })]) {
+    assert.ok(!r.ok && r.error.code === 'hook-unavailable', JSON.stringify(r));
+    assert.match(r.error.problem, /cannot be written into a tc batch line/);
+  }
   assert.equal(exec.calls.length, 0);
+  const rs = await driver(exec).applyMany([{ dev: { name: 'x#y' }, plan: { ops: [{ op: 'add-qdisc' }] } }, { dev: rep1, plan: { ops: [{ op: 'add-qdisc' }] } }]);
+  assert.deepEqual(rs.map((r) => r.ok), [false, true]);
+  assert.equal(exec.calls.length, 1);
+  assert.equal(exec.calls[0]?.input, 'qdisc add dev rep1 clsact\n');
 });
 
 test('logs go through a child logger {component: driver, driver: cmdline}', async () => {

@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
+import type { PlanOp } from '../../../core/model/plan.js';
 import type { TcFilter } from '../../../core/model/tc.js';
 import { filterKey } from '../../../core/model/tc.js';
 import { ExecaExec } from '../../../drivers/shared/execa-exec.js';
@@ -59,5 +60,46 @@ if (process.env['KLAB_GUEST'] !== '1') {
     assert.ok(o.ok);
     assert.deepEqual(o.value.filters.map(filterKey).sort(), want.map(filterKey).sort());
     await sh('ip', ['link', 'del', dev.name]);
+  });
+
+  const arpPass = (pref: number): PlanOp => ({ op: 'add', filter: { hook: 'ingress', chain: 10000, pref, protocol: 'arp', match: {}, actions: [{ kind: 'pass' }] } });
+
+  test('observeMany on real tc: a missing netdev between two others fails alone, the others read as observe() reads them', async () => {
+    const [a, b] = [{ name: await freshDevice() }, { name: await freshDevice() }];
+    const driver = new CmdlineTcDriver(exec, logger, {});
+    assert.ok((await driver.apply(a, { ops: [{ op: 'add-qdisc' }, arpPass(7)] })).ok);
+    const rs = await driver.observeMany([a, { name: 'ktcgone0' }, b]);
+    assert.deepEqual(rs.map((r) => r.ok), [true, false, true]);
+    assert.deepEqual(rs[0], await driver.observe(a));
+    assert.deepEqual(rs[2], await driver.observe(b));
+    const e = rs[1]!;
+    assert.ok(!e.ok && e.error.code === 'tc-exec-failed');
+    assert.match(e.error.stderr, /Cannot find device "ktcgone0"/);
+    for (const d of [a, b]) await sh('ip', ['link', 'del', d.name]);
+  });
+
+  test('applyMany on real tc: a failing line stops its own netdev only; the kernel holds exactly what each result says', async () => {
+    const devs = [{ name: await freshDevice() }, { name: await freshDevice() }, { name: await freshDevice() }];
+    const driver = new CmdlineTcDriver(exec, logger, {});
+    // the second plan adds the same flower key twice in one pref: the kernel refuses the second
+    const dup = arpPass(5);
+    const rs = await driver.applyMany([
+      { dev: devs[0]!, plan: { ops: [{ op: 'add-qdisc' }, arpPass(1)] } },
+      { dev: devs[1]!, plan: { ops: [{ op: 'add-qdisc' }, dup, dup, arpPass(6)] } },
+      { dev: devs[2]!, plan: { ops: [{ op: 'add-qdisc' }, arpPass(3)] } },
+    ]);
+    assert.deepEqual(rs.map((r) => r.ok), [true, false, true], JSON.stringify(rs));
+    const e = rs[1]!;
+    assert.ok(!e.ok && e.error.code === 'tc-batch-failed', JSON.stringify(e));
+    assert.equal(e.error.line, 3);
+    const prefs = async (d: { name: string }): Promise<number[]> => {
+      const o = await driver.observe(d);
+      assert.ok(o.ok);
+      return o.value.filters.map((f) => f.pref).sort((x, y) => x - y);
+    };
+    assert.deepEqual(await prefs(devs[0]!), [1]);
+    assert.deepEqual(await prefs(devs[1]!), [5]); // the first add stayed, pref 6 was never run
+    assert.deepEqual(await prefs(devs[2]!), [3]);
+    for (const d of devs) await sh('ip', ['link', 'del', d.name]);
   });
 }
