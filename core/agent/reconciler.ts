@@ -31,35 +31,22 @@ import type { CniAdapter } from '../api/cni-adapter.js';
 import type { Logger } from '../api/ports.js';
 import type { Result } from '../api/result.js';
 import type { TcDriver } from '../api/tc-driver.js';
-import type { Endpoint, Eswitch, Netdev } from '../model/attachment.js';
+import type { Endpoint, Netdev } from '../model/attachment.js';
 import type { Applied, Plan } from '../model/plan.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { filterIdentity, type ObservedTc, type TcFilter } from '../model/tc.js';
 import { diff } from '../pipeline/diff.js';
 import type { EndpointProgram, NodeOptions, NodeProgram } from '../pipeline/program-node.js';
-import { blockTarget, compileSwitch, groupSwitches, standInSwitch, type RepOnSwitch, type SwitchProgram } from '../pipeline/program-switch.js';
 import { backoffDelay, type Backoff } from '../watch/backoff.js';
 import type { ChangeListener } from '../watch/store.js';
+import { BlockPrograms, type SharedBlockLayout, type Want } from './block-programs.js';
 import { applyAll, observeAll, Threw, type Outcome } from './driver-calls.js';
 import { emptyScope, isEmptyScope, noteChange, ProgramCache, type ChangeScope } from './incremental-program.js';
 
+export type { SharedBlockLayout } from './block-programs.js';
+
 export type NetdevResolver = (ep: Endpoint) => Promise<Result<readonly Netdev[]>>;
 
-/** The shared-block layout: programs go to one block per eswitch instead of each netdev. */
-export interface SharedBlockLayout {
-  /** Stand-in uplink for representors that report no eswitch (`--uplink`). */
-  readonly uplink?: string;
-  /** The eswitch of an endpoint's representor; ok(null) when it reports none. */
-  readonly eswitchOf: (ep: Endpoint, rep: Netdev) => Promise<Result<Eswitch | null>>;
-}
-
-/** What one target (a netdev, or a shared block) should carry. */
-interface Want {
-  readonly target: Netdev;
-  readonly filters: readonly TcFilter[];
-  readonly key: string;
-  readonly programs: EndpointProgram[];
-}
 
 /** One netdev visited in a pass. */
 interface Job {
@@ -205,10 +192,8 @@ export class Reconciler {
   private readonly now: () => number;
   private readonly netdevs = new Map<string, NetdevState>();
   private readonly resolved = new Map<string, { readonly sig: string; readonly devs: readonly Netdev[] }>();
-  /** Representor → its eswitch (shared-block layout), refreshed on full passes. */
-  private readonly switches = new Map<string, Eswitch | null>();
-  /** Compiled block programs by switch id, reused while their key holds. */
-  private readonly blocks = new Map<string, { key: string; program: SwitchProgram }>();
+  /** The shared-block layout's programs (absent: per-port). */
+  private readonly blockPrograms: BlockPrograms | undefined;
   /** Endpoints whose representor lookup failed: retried with backoff (the VF may appear later). */
   private readonly unresolved = new Map<string, { attempts: number; nextAt: number }>();
   private enabled = false;
@@ -233,6 +218,7 @@ export class Reconciler {
     let resolve!: (r: PassResult) => void;
     this.firstPass = { promise: new Promise((r) => (resolve = r)), resolve };
     this.programs = new ProgramCache(deps.nodeName, deps.adapters, deps.nodeOptions);
+    this.blockPrograms = deps.layout ? new BlockPrograms(deps.layout, deps.nodeOptions) : undefined;
     deps.store.onChange?.((kind, key, before, after) => {
       noteChange(this.scope, kind, key, before, after);
       this.markDirty();
@@ -367,8 +353,10 @@ export class Reconciler {
       }
     }
 
-    if (this.deps.layout) {
-      for (const w of await this.blockWants(program.programs, repsOf, inc.keys, full, rev, unresolved, failures)) wanted.set(w.target.name, w);
+    if (this.blockPrograms) {
+      const b = await this.blockPrograms.wants(program.programs, repsOf, inc.keys, full);
+      for (const u of b.unresolved) failures.push(this.resolveFailed(rev, u.endpoint, unresolved, u.problem));
+      for (const w of b.wants) wanted.set(w.target.name, w);
     }
 
     // 2. which netdevs to visit
@@ -521,72 +509,6 @@ export class Reconciler {
     st.failure = undefined;
     if (key === '') this.netdevs.delete(netdev);
     else st.appliedKey = key;
-  }
-
-  /**
-   * Shared-block layout: the endpoints' representors grouped by eswitch, one program per
-   * switch's block. A representor whose switch cannot be told fails its endpoint like a
-   * failed lookup (retried; whatever it had stays).
-   */
-  private async blockWants(
-    programs: readonly EndpointProgram[],
-    repsOf: ReadonlyMap<string, readonly Netdev[]>,
-    keys: ReadonlyMap<string, string>,
-    full: boolean,
-    rev: number,
-    unresolved: Set<string>,
-    failures: Failure[],
-  ): Promise<Want[]> {
-    const layout = this.deps.layout!;
-    if (full) this.switches.clear();
-    const onSwitch = new Map<string, { rep: string; eswitch: Eswitch | null }[]>();
-    const standIn = new Set<string>();
-    for (const p of programs) {
-      const devs = repsOf.get(p.endpoint.key);
-      if (!devs) continue;
-      const mine: { rep: string; eswitch: Eswitch | null }[] = [];
-      let problem: string | undefined;
-      for (const d of devs) {
-        let sw = this.switches.get(d.name);
-        if (sw === undefined) {
-          const r = await layout.eswitchOf(p.endpoint, d).catch((e: unknown): Result<Eswitch | null> => ({ ok: false, error: { code: 'representor-not-found', device: d.name, cause: String(e) } }));
-          if (!r.ok) {
-            problem = describeError(r.error);
-            break;
-          }
-          sw = r.value;
-          this.switches.set(d.name, sw);
-        }
-        if (sw === null && layout.uplink === undefined) {
-          problem = `representor ${d.name} reports no eswitch (phys_switch_id), so its shared block is unknown; set --uplink to put such ports on one stand-in switch`;
-          break;
-        }
-        if (sw === null) standIn.add(d.name);
-        mine.push({ rep: d.name, eswitch: sw });
-      }
-      if (problem !== undefined) {
-        failures.push(this.resolveFailed(rev, p.endpoint, unresolved, problem));
-        continue;
-      }
-      onSwitch.set(p.endpoint.key, mine);
-    }
-    const stand = layout.uplink !== undefined ? standInSwitch(layout.uplink, [...standIn]) : undefined;
-    const reps = (ep: Endpoint): RepOnSwitch[] | undefined => onSwitch.get(ep.key)?.map((r) => ({ rep: r.rep, eswitch: r.eswitch ?? stand! }));
-    const out: Want[] = [];
-    const live = new Set<string>();
-    for (const g of groupSwitches(programs, reps, this.deps.nodeOptions.ctZone)) {
-      const key = JSON.stringify([g.block, g.ctZone, g.members.map((m) => [m.endpoint, keys.get(m.endpoint), m.ports]), g.receivers.map((m) => [m.endpoint, keys.get(m.endpoint), m.addresses, m.mac])]);
-      let cached = this.blocks.get(g.eswitch.id);
-      if (!cached || cached.key !== key) {
-        cached = { key, program: compileSwitch(g, this.deps.nodeOptions.stateful) };
-        this.blocks.set(g.eswitch.id, cached);
-      }
-      live.add(g.eswitch.id);
-      const sp = cached.program;
-      out.push({ target: blockTarget(sp), filters: sp.compiled.filters, key, programs: [...sp.programs] });
-    }
-    for (const id of this.blocks.keys()) if (!live.has(id)) this.blocks.delete(id);
-    return out;
   }
 
   /** An endpoint whose netdevs (or their switch) cannot be told: retried with backoff, its old rules left alone. */
