@@ -21,6 +21,8 @@ export interface AgentParts {
   readonly resolve: NetdevResolver;
   /** Netdevs an earlier run may have programmed (adopted by the first pass). */
   readonly discover?: () => Promise<readonly Netdev[]>;
+  /** Uplinks an earlier shared-block run may have bound (per-port layout: released). */
+  readonly discoverUplinks?: () => Promise<readonly Netdev[]>;
   readonly nodeOptions: NodeOptions;
   readonly reporters: readonly Reporter[];
   readonly events: EventSink;
@@ -68,7 +70,8 @@ export class Agent {
       this.log.warn({ err: e }, 'cannot list representors; only netdevs of current endpoints are checked');
       return [];
     }) : [];
-    this.reconciler.adopt(adopted);
+    const uplinks = this.parts.discoverUplinks ? await this.parts.discoverUplinks().catch(() => []) : [];
+    this.reconciler.adopt(adopted, uplinks);
     this.syncing = this.parts.source.whenSynced().then(() => {
       this.log.info({ node: this.parts.nodeName, adopted: adopted.length }, 'cluster synced; reconciling');
       if (opts.passes) this.reconciler.enable();

@@ -35,7 +35,8 @@ import type { Endpoint, Netdev } from '../model/attachment.js';
 import type { Applied, Plan } from '../model/plan.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { filterIdentity, type ObservedTc, type TcFilter } from '../model/tc.js';
-import { diff } from '../pipeline/diff.js';
+import { diff, type DiffResult } from '../pipeline/diff.js';
+import { isAgentBlock } from '../pipeline/layout.js';
 import type { EndpointProgram, NodeOptions, NodeProgram } from '../pipeline/program-node.js';
 import { backoffDelay, type Backoff } from '../watch/backoff.js';
 import type { ChangeListener } from '../watch/store.js';
@@ -184,6 +185,8 @@ interface NetdevState {
   /** Offload state (`in_hw`) of the installed filters by identity, from the last observe (a
    * filter added since is unknown until the next full pass reads it back). */
   inHw?: ReadonlyMap<string, boolean>;
+  /** An adopted uplink: only a binding to the agent's own shared block is undone there. */
+  releaseOnly?: boolean;
 }
 
 export class Reconciler {
@@ -225,9 +228,15 @@ export class Reconciler {
     });
   }
 
-  /** Netdevs an earlier run may have programmed: the first pass observes them and removes what no endpoint wants. */
-  adopt(netdevs: readonly Netdev[]): void {
+  /**
+   * Netdevs an earlier run may have programmed: the first pass observes them and removes what
+   * no endpoint wants. `uplinks` (per-port layout only) are only released from a shared block
+   * an earlier `--layout shared-block` run bound them to; nothing else on them is touched.
+   */
+  adopt(netdevs: readonly Netdev[], uplinks: readonly Netdev[] = []): void {
     for (const d of netdevs) if (!this.netdevs.has(d.name)) this.netdevs.set(d.name, { appliedKey: undefined, failure: undefined, endpoints: [] });
+    if (this.deps.layout) return;
+    for (const d of uplinks) if (!this.netdevs.has(d.name)) this.netdevs.set(d.name, { appliedKey: undefined, failure: undefined, endpoints: [], releaseOnly: true });
   }
 
   /** Starts passes (after the sources have synced: before that a snapshot is incomplete). */
@@ -369,8 +378,16 @@ export class Reconciler {
       }
       if (full || this.needsVisit(netdev, want.key)) visit.push({ netdev, want });
     }
+    // A port of a wanted block is the block's: binding it replaces any per-port program it
+    // had (diff: `rebindable`), so it is never visited as a netdev of its own (a removal there
+    // would delete the clsact the block was just bound through).
+    const blockPorts = new Set([...wanted.values()].flatMap((w) => w.target.block?.ports ?? []));
     for (const [netdev, st] of this.netdevs) {
       if (wanted.has(netdev)) continue;
+      if (blockPorts.has(netdev)) {
+        this.netdevs.delete(netdev);
+        continue;
+      }
       // An endpoint whose representor lookup failed this time may still own it: leave it.
       if (st.endpoints.some((e) => unresolved.has(e))) continue;
       if (full || this.needsVisit(netdev, '')) visit.push({ netdev, want: { target: st.target ?? { name: netdev }, filters: [], key: '', programs: [] } });
@@ -437,7 +454,10 @@ export class Reconciler {
     const endpoints = want.programs.map((p) => p.endpoint);
     const log = passLog.child({ netdev, pods: [...new Set(endpoints.map((e) => `${e.pod.namespace}/${e.pod.name}`))] });
     const st = this.netdevs.get(netdev) ?? { appliedKey: undefined, failure: undefined, endpoints: [] };
-    if (want.programs.length > 0) st.endpoints = want.programs.map((p) => p.endpoint.key);
+    if (want.programs.length > 0) {
+      st.endpoints = want.programs.map((p) => p.endpoint.key);
+      st.releaseOnly = undefined;
+    }
     st.target = want.target;
     this.netdevs.set(netdev, st);
     return { rev, netdev, want, endpoints, st, log };
@@ -450,7 +470,9 @@ export class Reconciler {
     if (!observed.ok) return this.fail(job, 'observe', describeError(observed.error), observed.error);
     try {
       st.inHw = offloadState(observed.value.filters);
-      const d = diff(want.filters, observed.value);
+      const o = observed.value;
+      const ownBlock = o.ingressBlock !== undefined && isAgentBlock(o.ingressBlock);
+      const d: DiffResult = st.releaseOnly && !ownBlock ? { plan: { ops: [] } } : diff(want.filters, o, { releaseAgentBlocks: !this.deps.layout });
       if (d.unavailable) log.warn({ problem: d.unavailable }, 'part of the program cannot be installed');
       // A block port that cannot be bound leaves frames entering there unpoliced: not in
       // sync, retried with backoff (whoever holds the port may let go of it).

@@ -7,7 +7,7 @@ import { describeError } from '../api/errors.js';
 import type { Logger } from '../api/ports.js';
 import { Agent } from '../agent/agent.js';
 import { wire } from '../agent/container.js';
-import { discoverRepresentors } from '../agent/discover.js';
+import { discoverRepresentors, discoverUplinks } from '../agent/discover.js';
 import { startHealthServer, type HealthServer } from '../agent/health.js';
 import { createLogger, levelOf } from '../agent/logger.js';
 import { PromMetrics } from '../agent/prom-metrics.js';
@@ -99,7 +99,7 @@ export async function agentCommand(cfg: AgentConfig, errOut: (s: string) => void
     driver,
     // The dry-run driver has no host: netdevs come from network-status, and nothing was installed before.
     resolve: dryRun ? offlineResolver : adapterResolver(adapters),
-    ...(dryRun ? {} : { discover: () => discoverRepresentors(sysfs) }),
+    ...(dryRun ? {} : { discover: () => discoverRepresentors(sysfs), discoverUplinks: () => discoverUplinks(sysfs) }),
     nodeOptions: nodeOptions(cfg),
     ...(cfg.layout === 'shared-block' ? { layout: sharedBlockLayout(dryRun ? null : adapters, cfg.uplink) } : {}),
     reporters,

@@ -79,6 +79,8 @@ export interface ObservedTc {
   readonly foreign: { readonly ingress: number; readonly egress: number };
   /** Shared block only: how each port of the block stands (see PortBinding). */
   readonly ports?: readonly PortBinding[];
+  /** A netdev only: its clsact's ingress hook is bound to this shared block (its filters count as foreign). */
+  readonly ingressBlock?: number;
 }
 
 /**

@@ -11,10 +11,14 @@
 // as an unbound port does) and ports that cannot be bound are reported, never touched.
 // A changed match cannot be replaced in place (the kernel keeps masks), so it is an add of
 // the new filter followed by a delete of the old one.
+// A netdev whose ingress hook is bound to a shared block cannot carry filters of its own
+// there; in the per-port layout one of the agent's own blocks (left by a shared-block run) is
+// released instead: clsact deleted and re-created. That is the one plan that is not
+// make-before-break: the netdev is unpoliced between the two lines of one batch.
 import type { Handled, Plan, PlanOp } from '../model/plan.js';
 import type { ObservedTc, TcFilter } from '../model/tc.js';
 import { actionsKey, filterIdentity, filterKey } from '../model/tc.js';
-import { ENTRY_CHAIN, isOwned, OWNED_CHAIN_LAST, PORT_CHAIN_FIRST } from './layout.js';
+import { ENTRY_CHAIN, isAgentBlock, isOwned, OWNED_CHAIN_LAST, PORT_CHAIN_FIRST } from './layout.js';
 
 export interface DiffResult {
   readonly plan: Plan;
@@ -22,12 +26,23 @@ export interface DiffResult {
   readonly unavailable?: string;
 }
 
-export function diff(desired: readonly TcFilter[], observedTc: ObservedTc): DiffResult {
+export interface DiffOptions {
+  /** Per-port layout: a netdev bound to one of the agent's shared blocks is released (see above). */
+  readonly releaseAgentBlocks?: boolean;
+}
+
+export function diff(desired: readonly TcFilter[], observedTc: ObservedTc, opts: DiffOptions = {}): DiffResult {
   // drivers list only our filters; never let anything else reach a delete
   const observed: ObservedTc = { ...observedTc, filters: observedTc.filters.filter((f) => isOwned(f.hook, f.chain, f.pref)) };
   let unavailable: string | undefined;
   const block = observed.ports !== undefined;
   let wanted = renumberPortChains(desired, observed.filters);
+  const bound = block ? undefined : observed.ingressBlock;
+  if (bound !== undefined && opts.releaseAgentBlocks && isAgentBlock(bound)) return release(bound, desired, observed);
+  if (bound !== undefined && desired.some((f) => f.hook === 'ingress')) {
+    unavailable = `its ingress hook is bound to shared block ${bound}, so pod egress policy cannot be installed on it`;
+    wanted = wanted.filter((f) => f.hook !== 'ingress');
+  }
   const binds: PlanOp[] = [];
   if (block && desired.length > 0) {
     for (const p of observed.ports!) if (p.state === 'absent' || p.state === 'rebindable') binds.push({ op: 'bind', port: p.name, replace: p.state === 'rebindable' });
@@ -77,6 +92,15 @@ export function diff(desired: readonly TcFilter[], observedTc: ObservedTc): Diff
 }
 
 const hasHandle = (f: TcFilter): f is Handled => f.handle !== undefined;
+
+/** A netdev bound to the agent's shared block `index`, in the per-port layout: a fresh clsact with `desired`. */
+function release(index: number, desired: readonly TcFilter[], observed: ObservedTc): DiffResult {
+  if (observed.foreign.egress > 0) {
+    return { plan: { ops: [] }, unavailable: `its ingress hook is bound to shared block ${index} of a --layout shared-block run, and its egress hook carries filters of others, so its clsact cannot be replaced to release it; remove those filters` };
+  }
+  const adds = desired.map((filter): PlanOp => ({ op: 'add', filter }));
+  return { plan: { ops: [{ op: 'delete-qdisc' }, ...(desired.length > 0 ? [{ op: 'add-qdisc' } as const, ...sortUpserts(adds, desired)] : [])] } };
+}
 
 /**
  * How deep a chain sits in the goto graph of `filters`: 0 for a chain that jumps nowhere,

@@ -101,3 +101,6 @@ export const BLOCK_PREF = {
 
 /** Ingress block indexes the agent uses: BLOCK_INDEX_BASE + a 16-bit hash of the switch id. */
 export const BLOCK_INDEX_BASE = 0x6d6e0000;
+
+/** A block index from this agent's range (a `--layout shared-block` run made it). */
+export const isAgentBlock = (index: number): boolean => index >= BLOCK_INDEX_BASE && index <= BLOCK_INDEX_BASE + 0xffff;

@@ -87,7 +87,8 @@ export function observeBlockState(host: Host, name: string, block: SharedBlock):
     if (host.missing.has(port)) return err({ code: 'hook-unavailable', netdev: name, problem: `its port ${port} does not exist (tc: Cannot find device "${port}")` });
     const s = host.devices.get(port) ?? NO_QDISC;
     const qdisc = s.qdisc === null ? null : { kind: s.qdisc, ...(s.ingressBlock === undefined ? {} : { ingressBlock: s.ingressBlock }) };
-    ports.push({ name: port, qdisc, filters: s.filters.length });
+    const { foreign } = splitOwned(s.filters);
+    ports.push({ name: port, qdisc, foreign: foreign.ingress + foreign.egress });
   }
   const { owned, foreign } = splitOwned(blockExists(host, block.index) ? (host.blocks.get(block.index) ?? []) : []);
   return ok(observedBlock(block, ports, owned, foreign.ingress));

@@ -142,7 +142,7 @@ export function observeState(s: KernelState, blockFilters: readonly KernelFilter
     return { qdisc: s.qdisc, filters: owned, foreign };
   }
   const { owned, foreign } = splitOwned(s.filters.filter((k) => k.hook !== 'ingress'));
-  return { qdisc: s.qdisc, filters: owned, foreign: { ingress: blockFilters.length, egress: foreign.egress } };
+  return { qdisc: s.qdisc, filters: owned, foreign: { ingress: blockFilters.length, egress: foreign.egress }, ingressBlock: s.ingressBlock };
 }
 
 /** Filters in tc's show order, split into the agent's (by place, as the parser does) and a count of the others per hook. */

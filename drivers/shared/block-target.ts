@@ -33,8 +33,8 @@ export function planProblem(dev: Netdev, plan: Plan): string | undefined {
 export interface PortObservation {
   readonly name: string;
   readonly qdisc: PortQdisc | null;
-  /** Filters on both of the port's own hooks (only looked at for a clsact without a block). */
-  readonly filters: number;
+  /** Filters on both of the port's own hooks that the agent does not own (only looked at for a clsact without a block). */
+  readonly foreign: number;
 }
 
 /**
@@ -43,7 +43,7 @@ export interface PortObservation {
  * every port is bound.
  */
 export function observedBlock(block: SharedBlock, ports: readonly PortObservation[], owned: readonly TcFilter[], foreign: number): ObservedTc {
-  const bindings = ports.map((p) => portBinding(p.name, block.index, p.qdisc, p.filters));
+  const bindings = ports.map((p) => portBinding(p.name, block.index, p.qdisc, p.foreign));
   const allBound = bindings.every((b) => b.state === 'bound');
   return { qdisc: allBound ? 'clsact' : null, filters: owned, foreign: { ingress: foreign, egress: 0 }, ports: bindings };
 }

@@ -10,13 +10,15 @@ export interface PortQdisc {
 }
 
 /**
- * `qdisc`: the port's clsact or ingress qdisc (null when it has neither); `filters`: how many
- * filters (any chain, either hook) the port's own hooks carry.
+ * `qdisc`: the port's clsact or ingress qdisc (null when it has neither); `foreign`: how many
+ * filters the port's own hooks carry that the agent does not own (layout.ts isOwned). A clsact
+ * with only the agent's filters is a per-port program (this node ran `--layout per-port`):
+ * rebinding replaces it, and the block takes over its policing.
  */
-export function portBinding(name: string, block: number, qdisc: PortQdisc | null, filters: number): PortBinding {
+export function portBinding(name: string, block: number, qdisc: PortQdisc | null, foreign: number): PortBinding {
   if (qdisc === null) return { name, state: 'absent' };
   if (qdisc.kind === 'clsact' && qdisc.ingressBlock === block) return { name, state: 'bound' };
-  if (qdisc.kind === 'clsact' && qdisc.ingressBlock === undefined && filters === 0) return { name, state: 'rebindable' };
-  const what = qdisc.kind === 'clsact' ? (qdisc.ingressBlock !== undefined ? `clsact with ingress_block ${qdisc.ingressBlock}` : `clsact carrying ${filters} filter(s)`) : `an ${qdisc.kind} qdisc`;
+  if (qdisc.kind === 'clsact' && qdisc.ingressBlock === undefined && foreign === 0) return { name, state: 'rebindable' };
+  const what = qdisc.kind === 'clsact' ? (qdisc.ingressBlock !== undefined ? `clsact with ingress_block ${qdisc.ingressBlock}` : `clsact carrying ${foreign} filter(s) of others`) : `an ${qdisc.kind} qdisc`;
   return { name, state: 'foreign', detail: what };
 }

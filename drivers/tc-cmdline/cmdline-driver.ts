@@ -109,10 +109,12 @@ export class CmdlineTcDriver implements TcDriver {
     if (!ingress.ok) return ingress;
     const egress = qdisc.value === 'clsact' ? parseFilters(egressJson, 'egress', name) : ok({ owned: [], foreign: 0 });
     if (!egress.ok) return egress;
+    const block = port.value?.ingressBlock;
     const observed: ObservedTc = {
       qdisc: qdisc.value,
       filters: [...ingress.value.owned, ...egress.value.owned],
       foreign: { ingress: ingress.value.foreign, egress: egress.value.foreign },
+      ...(block === undefined ? {} : { ingressBlock: block }),
     };
     this.log.debug({ netdev: name, qdisc: observed.qdisc, owned: observed.filters.length, foreign: observed.foreign }, 'tc state observed');
     return ok(observed);
@@ -149,12 +151,15 @@ export class CmdlineTcDriver implements TcDriver {
     const loose = qdiscs.filter((p) => p.qdisc?.kind === 'clsact' && p.qdisc.ingressBlock === undefined).map((p) => p.name);
     const counts = await this.countPortFilters(name, loose);
     if (!counts.ok) return counts;
-    const observed = observedBlock(block, qdiscs.map((p) => ({ ...p, filters: counts.value.get(p.name) ?? 0 })), filters.value.owned, filters.value.foreign);
+    const observed = observedBlock(block, qdiscs.map((p) => ({ ...p, foreign: counts.value.get(p.name) ?? 0 })), filters.value.owned, filters.value.foreign);
     this.log.debug({ netdev: name, ports: observed.ports, owned: observed.filters.length, foreign: observed.foreign }, 'tc state observed');
     return ok(observed);
   }
 
-  /** Filters on both hooks of each port (of any kind and owner), by port name. */
+  /**
+   * Filters on both hooks of each port that the agent does not own, by port name. A hook whose
+   * filters cannot be read counts all of them as others' (the port is then left alone).
+   */
   private async countPortFilters(name: string, ports: readonly string[]): Promise<Result<Map<string, number>>> {
     const counts = new Map<string, number>();
     if (ports.length === 0) return ok(counts);
@@ -167,11 +172,18 @@ export class CmdlineTcDriver implements TcDriver {
     const docs = splitShowOutput(r.stdout, ports.length * 2, name);
     if (!docs.ok) return docs;
     for (const [i, port] of ports.entries()) {
-      const ingress = countFilters(docs.value[2 * i], 'ingress', port);
-      if (!ingress.ok) return ingress;
-      const egress = countFilters(docs.value[2 * i + 1], 'egress', port);
-      if (!egress.ok) return egress;
-      counts.set(port, ingress.value + egress.value);
+      let foreign = 0;
+      for (const [k, hook] of (['ingress', 'egress'] as const).entries()) {
+        const json = docs.value[2 * i + k];
+        const parsed = parseFilters(json, hook, port);
+        if (parsed.ok) foreign += parsed.value.foreign;
+        else {
+          const all = countFilters(json, hook, port);
+          if (!all.ok) return all;
+          foreign += Math.max(1, all.value);
+        }
+      }
+      counts.set(port, foreign);
     }
     return ok(counts);
   }

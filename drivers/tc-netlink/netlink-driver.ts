@@ -94,7 +94,8 @@ export class NetlinkTcDriver implements TcDriver {
     if (qdisc.value === null) return ok({ qdisc: null, filters: [], foreign: { ingress: 0, egress: 0 } });
     const port = decodePortQdiscs(q.value, [ifindex.value]);
     if (!port.ok) return err({ code: 'tc-parse-failed', netdev: name, problem: `qdisc dump: ${port.problem}` });
-    const ingress = ownHook(this.dumpHook(s.value, name, ifindex.value, 'ingress'), port.value.get(ifindex.value)?.ingressBlock);
+    const block = port.value.get(ifindex.value)?.ingressBlock;
+    const ingress = ownHook(this.dumpHook(s.value, name, ifindex.value, 'ingress'), block);
     if (!ingress.ok) return ingress;
     const egress = qdisc.value === 'clsact' ? this.dumpHook(s.value, name, ifindex.value, 'egress') : ok({ owned: [], foreign: 0 });
     if (!egress.ok) return egress;
@@ -102,6 +103,7 @@ export class NetlinkTcDriver implements TcDriver {
       qdisc: qdisc.value,
       filters: [...ingress.value.owned, ...egress.value.owned],
       foreign: { ingress: ingress.value.foreign, egress: egress.value.foreign },
+      ...(block === undefined ? {} : { ingressBlock: block }),
     };
     this.log.debug({ netdev: name, qdisc: observed.qdisc, owned: observed.filters.length, foreign: observed.foreign }, 'tc state observed');
     return ok(observed);
@@ -174,16 +176,16 @@ export class NetlinkTcDriver implements TcDriver {
     const ports: PortObservation[] = [];
     for (const [i, port] of block.ports.entries()) {
       const qdisc = qdiscs.value.get(ifindexes[i]!) ?? null;
-      let filters = 0;
-      // only an unbound clsact's filters decide anything (rebindable when it has none)
+      let foreign = 0;
+      // only an unbound clsact's filters decide anything (rebindable when none is someone else's)
       if (qdisc !== null && qdisc.kind === 'clsact' && qdisc.ingressBlock === undefined) {
         for (const hook of ['ingress', 'egress'] as const) {
           const h = this.dumpHook(s.value, port, ifindexes[i]!, hook);
           if (!h.ok) return h;
-          filters += h.value.owned.length + h.value.foreign;
+          foreign += h.value.foreign;
         }
       }
-      ports.push({ name: port, qdisc, filters });
+      ports.push({ name: port, qdisc, foreign });
     }
     const f = this.dumpHook(s.value, name, TCM_IFINDEX_MAGIC_BLOCK, 'ingress', index);
     if (!f.ok) return f;
@@ -201,7 +203,8 @@ export class NetlinkTcDriver implements TcDriver {
 
   /**
    * Before a bind's window: the port's ifindex, and for `replace` its empty clsact deleted
-   * (nothing can be lost: diff binds with replace only a clsact without filters or block).
+   * (nothing of others' can be lost: diff binds with replace only a clsact without a block
+   * whose filters, if any, are the agent's own per-port program).
    */
   private prepareBind(s: NetlinkSession, name: string, op: Extract<PlanOp, { op: 'bind' }>, lineNo: number, text: string): Result<number> {
     const port = this.resolvePort(s, name, op.port);

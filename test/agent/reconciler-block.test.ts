@@ -8,6 +8,7 @@ import { afterEach, test } from 'node:test';
 import { offlineResolver, sharedBlockLayout } from '../../core/agent/netdev-resolver.js';
 import { Reconciler, type AppliedChange, type Failure, type SharedBlockLayout } from '../../core/agent/reconciler.js';
 import { ok } from '../../core/api/result.js';
+import { filterKey } from '../../core/model/tc.js';
 import { isOwned } from '../../core/pipeline/layout.js';
 import { DEFAULT_NODE_OPTIONS } from '../../core/pipeline/program-node.js';
 import { blockIndexFor } from '../../core/pipeline/program-switch.js';
@@ -29,6 +30,12 @@ const rigs: Reconciler[] = [];
 afterEach(async () => {
   for (const r of rigs.splice(0)) await r.stop();
 });
+
+function storeOf(b: ClusterBuilder): ClusterStore {
+  const store = new ClusterStore();
+  store.replace(b.build());
+  return store;
+}
 
 function rig(b: ClusterBuilder, layout: SharedBlockLayout = sharedBlockLayout(null, 'up0')) {
   const store = new ClusterStore();
@@ -123,4 +130,45 @@ test('representors on two switches: two blocks, each with its own conntrack zone
   const zones = r.netdevs.map((n) => [...new Set(n.filters.flatMap((f) => f.actions.flatMap((a) => (a.kind === 'ct' ? [a.zone] : []))))]);
   assert.deepEqual(zones.map((z) => z.length), [1, 1]);
   assert.notEqual(zones[0]![0], zones[1]![0]);
+});
+
+test('moving a node from per-port to shared-block: representors adopted with per-port programs end bound to the block, with their own programs gone', async () => {
+  // the per-port programs an earlier agent (--layout per-port) left on eth1 and eth3
+  const perPort = new Reconciler({ store: storeOf(base()), nodeName: NODE, adapters: [adapter], nodeOptions: DEFAULT_NODE_OPTIONS, driver: new DryRunTcDriver(), resolve: offlineResolver, log: silent, timing: { resyncMs: 0 } });
+  rigs.push(perPort);
+  const before = await perPort.runOnce();
+  const t = rig(base());
+  for (const n of before.netdevs) t.driver.seed(n.netdev, { qdisc: 'clsact', filters: [...n.filters] });
+  assert.ok(t.driver.state('eth1').filters.length > 0, 'eth1 starts with its per-port program');
+  t.r.adopt([{ name: 'eth1' }, { name: 'eth3' }]);
+  const r = await t.r.runOnce();
+  assert.equal(r.failed, 0, JSON.stringify(t.failures));
+  const index = blockIndexFor('uplink:up0');
+  for (const d of ['eth1', 'eth3', 'up0']) assert.equal(t.driver.state(d).ingressBlock, index, `${d} is bound after the first pass`);
+  for (const d of ['eth1', 'eth3']) assert.deepEqual(t.driver.state(d).filters, [], `${d} keeps nothing of its per-port program`);
+  const again = await t.r.runOnce();
+  assert.equal(again.applied, 0, 'and the next full pass finds nothing to do');
+});
+
+test('moving a node from shared-block back to per-port: every port is released (the adopted uplink too), the block goes away, the server gets its per-port program', async () => {
+  const t = rig(base());
+  await t.r.runOnce();
+  const index = blockIndexFor('uplink:up0');
+  assert.equal(t.driver.state('up0').ingressBlock, index);
+  const perPort = new Reconciler({ store: storeOf(base()), nodeName: NODE, adapters: [adapter], nodeOptions: DEFAULT_NODE_OPTIONS, driver: t.driver, resolve: offlineResolver, log: silent, timing: { resyncMs: 0 } });
+  rigs.push(perPort);
+  perPort.adopt([{ name: 'eth1' }, { name: 'eth3' }], [{ name: 'up0' }]);
+  const r = await perPort.runOnce();
+  assert.equal(r.failed, 0);
+  for (const d of ['eth1', 'eth3', 'up0']) assert.equal(t.driver.state(d).ingressBlock, undefined, `${d} is no longer bound`);
+  const server = r.netdevs.find((n) => n.netdev === 'eth1')!;
+  const eth1 = await t.driver.observe({ name: 'eth1' });
+  assert.ok(eth1.ok);
+  assert.deepEqual([eth1.value.qdisc, eth1.value.ingressBlock, eth1.value.foreign], ['clsact', undefined, { ingress: 0, egress: 0 }]);
+  assert.deepEqual(eth1.value.filters.map(filterKey).sort(), server.filters.map(filterKey).sort(), 'eth1 carries its per-port program');
+  for (const d of ['eth3', 'up0']) assert.equal(t.driver.state(d).qdisc, null, `${d}: its clsact was deleted, nothing put back`);
+  const block = await t.driver.observe({ name: `block:${index}`, block: { index, ports: ['eth1'] } });
+  assert.ok(block.ok);
+  assert.deepEqual(block.value.filters, [], 'the block, with no port left, is gone');
+  assert.equal((await perPort.runOnce()).applied, 0, 'the next full pass finds nothing to do');
 });

@@ -40,7 +40,7 @@ async function converge(d: DryRunTcDriver, dev: Netdev, desired: readonly TcFilt
   assert.fail('did not converge in 3 passes');
 }
 
-test('port states: no qdisc is absent, an empty clsact rebindable, ingress / clsact with filters / another block foreign, this block bound', async () => {
+test('port states: no qdisc is absent, an empty clsact or one with only our per-port program rebindable, ingress / clsact with filters / another block foreign, this block bound', async () => {
   const d = new DryRunTcDriver();
   d.seed('p2', { qdisc: 'clsact' });
   d.seed('p3', { qdisc: 'ingress' });
@@ -48,15 +48,17 @@ test('port states: no qdisc is absent, an empty clsact rebindable, ingress / cls
   d.seed('p5', { qdisc: 'clsact', ingressBlock: 99 });
   d.seed('p6', { qdisc: 'clsact', ingressBlock: N });
   d.seed('p7', { qdisc: 'ingress', ingressBlock: N });
-  const o = await observed(d, target('p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7'));
+  d.seed('p8', { qdisc: 'clsact', filters: (['ingress', 'egress'] as const).map((hook) => ({ hook, chain: 0, pref: 10000, protocol: 'arp' as const, match: {}, actions: [{ kind: 'pass' as const }] })) });
+  const o = await observed(d, target('p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8'));
   assert.deepEqual(o.ports, [
     { name: 'p1', state: 'absent' },
     { name: 'p2', state: 'rebindable' },
     { name: 'p3', state: 'foreign', detail: 'an ingress qdisc' },
-    { name: 'p4', state: 'foreign', detail: 'clsact carrying 1 filter(s)' },
+    { name: 'p4', state: 'foreign', detail: 'clsact carrying 1 filter(s) of others' },
     { name: 'p5', state: 'foreign', detail: 'clsact with ingress_block 99' },
     { name: 'p6', state: 'bound' },
     { name: 'p7', state: 'foreign', detail: 'an ingress qdisc' },
+    { name: 'p8', state: 'rebindable' }, // only a per-port program of ours
   ]);
   assert.equal(o.qdisc, null);
 });

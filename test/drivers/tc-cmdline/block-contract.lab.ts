@@ -145,7 +145,7 @@ if (process.env['KLAB_GUEST'] !== '1') {
         { name: p.a, state: 'absent' },
         { name: p.b, state: 'rebindable' },
         { name: p.u, state: 'foreign', detail: 'an ingress qdisc' },
-        { name: busy, state: 'foreign', detail: 'clsact carrying 1 filter(s)' },
+        { name: busy, state: 'foreign', detail: 'clsact carrying 1 filter(s) of others' },
       ]);
       const foreignBefore = await run('tc', ['-j', '-batch', '-'], `qdisc show dev ${p.u}\nfilter show dev ${p.u} ingress\nqdisc show dev ${busy}\nfilter show dev ${busy} egress\n`);
       const plans = await converge(t, cmd, dry, dev, p.program);
@@ -162,6 +162,61 @@ if (process.env['KLAB_GUEST'] !== '1') {
       assert.equal(foreignAfter, foreignBefore, 'the foreign ports\' qdiscs and filters are exactly as they were');
     } finally {
       await run('ip', ['link', 'del', busy]);
+      await p.cleanup();
+    }
+  });
+
+  test('a port carrying only a per-port program of ours (the node ran --layout per-port) is rebound: its clsact is replaced, the block takes over', async (t) => {
+    const p = await freshPorts();
+    try {
+      const arp = (hook: 'ingress' | 'egress'): TcFilter => ({ hook, chain: 0, pref: 10000, protocol: 'arp', match: {}, actions: [{ kind: 'pass' }] });
+      await run('tc', ['-batch', '-'], [`qdisc add dev ${p.b} clsact`, ...(['ingress', 'egress'] as const).map((h) => `filter add dev ${p.b} ${h} chain 0 pref 10000 protocol arp flower action pass`), ''].join('\n'));
+      const cmd = new CmdlineTcDriver(exec, logger, {});
+      const dry = new DryRunTcDriver();
+      dry.seed(p.b, { qdisc: 'clsact', filters: [arp('ingress'), arp('egress')] });
+      const perPort = await observe(cmd, { name: p.b });
+      assert.deepEqual(perPort.filters.map((f) => f.hook).sort(), ['egress', 'ingress'], 'the per-port program reads as ours');
+      const before = await sameAsDryRun(cmd, dry, p.target);
+      assert.deepEqual(before.ports?.find((x) => x.name === p.b), { name: p.b, state: 'rebindable' });
+      const plans = await converge(t, cmd, dry, p.target, p.program);
+      assert.equal(plans.length, 1);
+      const o = await sameAsDryRun(cmd, dry, p.target);
+      assert.deepEqual(o.ports?.map((x) => x.state), ['bound', 'bound', 'bound']);
+      const own = await observe(cmd, { name: p.b });
+      assert.deepEqual(own.filters, [], 'nothing of the per-port program is left on its own hooks');
+      assert.equal(own.foreign.egress, 0);
+    } finally {
+      await p.cleanup();
+    }
+  });
+
+  test('back to per-port: each bound port is released (clsact deleted, re-created where it has a program), in one tc -batch; the kernel drops the block with its last port', async (t) => {
+    const p = await freshPorts();
+    try {
+      const cmd = new CmdlineTcDriver(exec, logger, {});
+      const dry = new DryRunTcDriver();
+      await converge(t, cmd, dry, p.target, p.program);
+      const perPort: TcFilter[] = [{ hook: 'egress', chain: 0, pref: 10000, protocol: 'arp', match: {}, actions: [{ kind: 'pass' }] }];
+      const work = [];
+      for (const port of [p.a, p.b, p.u]) {
+        const o = await observe(cmd, { name: port });
+        assert.equal(o.ingressBlock, p.target.block!.index, `${port} reads as bound to the block`);
+        const d = diff(port === p.a ? perPort : [], o, { releaseAgentBlocks: true });
+        assert.equal(d.unavailable, undefined);
+        work.push({ dev: { name: port }, plan: d.plan });
+      }
+      const rs = await cmd.applyMany(work);
+      assert.ok(rs.every((r) => r.ok), JSON.stringify(rs));
+      for (const port of [p.a, p.b, p.u]) {
+        const o = await observe(cmd, { name: port });
+        assert.equal(o.ingressBlock, undefined, `${port} is released`);
+        assert.deepEqual(keys(o.filters), port === p.a ? keys(perPort) : []);
+        assert.deepEqual(diff(port === p.a ? perPort : [], o, { releaseAgentBlocks: true }).plan.ops, [], `${port}: nothing left to do`);
+      }
+      const gone = await exec.run('tc', ['-j', 'filter', 'show', 'block', String(p.target.block!.index)]);
+      assert.notEqual(gone.exitCode, 0, 'the block no longer exists');
+      assert.match(gone.stderr, /Cannot find block/);
+    } finally {
       await p.cleanup();
     }
   });

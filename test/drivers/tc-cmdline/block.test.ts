@@ -163,7 +163,7 @@ test('observe of a block: one tc for every port\'s qdisc and the block\'s filter
     { name: 'bkn', state: 'absent' },
     { name: 'bkr', state: 'rebindable' },
     { name: 'bki', state: 'foreign', detail: 'an ingress qdisc' },
-    { name: 'bkf', state: 'foreign', detail: 'clsact carrying 1 filter(s)' },
+    { name: 'bkf', state: 'foreign', detail: 'clsact carrying 1 filter(s) of others' },
     { name: 'bko', state: 'foreign', detail: 'clsact with ingress_block 4242' },
   ]);
   assert.equal(r.value.qdisc, null, 'not every port is bound');

@@ -66,7 +66,7 @@ test('observe: every port state from the qdisc dump (and an unbound clsact’s f
       { name: 'p1', state: 'bound' },
       { name: 'p2', state: 'bound' },
       { name: 'p3', state: 'rebindable' },
-      { name: 'p4', state: 'foreign', detail: 'clsact carrying 1 filter(s)' },
+      { name: 'p4', state: 'foreign', detail: 'clsact carrying 1 filter(s) of others' },
       { name: 'p5', state: 'foreign', detail: 'an ingress qdisc' },
       { name: 'p6', state: 'foreign', detail: 'clsact with ingress_block 9' },
       { name: 'p7', state: 'absent' },

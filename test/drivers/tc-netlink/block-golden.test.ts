@@ -119,7 +119,7 @@ test('ports: the qdisc dump gives each port its clsact/ingress qdisc and ingress
   assert.deepEqual(states, {
     eth5: 'bound', eth6: 'bound', eth7: 'bound', eth8: 'bound', eth9: 'bound', uplink: 'bound', nlrebind: 'bound',
     nlempty: 'rebindable',
-    nlbusy: 'foreign (clsact carrying 1 filter(s))',
+    nlbusy: 'foreign (clsact carrying 1 filter(s) of others)',
     nlingress: 'foreign (an ingress qdisc)',
     nlother: 'foreign (clsact with ingress_block 7)',
     nlnone: 'absent',

@@ -207,7 +207,7 @@ if (process.env['KLAB_GUEST'] === '1') {
         { name: p.a, state: 'absent' },
         { name: p.b, state: 'rebindable' },
         { name: p.u, state: 'foreign', detail: 'an ingress qdisc' },
-        { name: busy, state: 'foreign', detail: 'clsact carrying 1 filter(s)' },
+        { name: busy, state: 'foreign', detail: 'clsact carrying 1 filter(s) of others' },
       ]);
       const plans = await converge(driver, p.dev, p.program);
       assert.equal(plans.length, 1);
