@@ -1,7 +1,8 @@
 // `status`: what this node enforces right now. For every local attachment: its representor,
 // the policies that apply to it, the filters installed there with their offload state
 // (`in_hw`), and any drift between what is installed and what the policies say (with the tc
-// lines that would repair it). Read-only: it observes through the driver, never applies.
+// lines that would repair it). With --layout shared-block the same per switch's block (with
+// its ports) instead of per representor. Read-only: it observes through the driver, never applies.
 // Exit 0 when everything is in sync, 1 when something drifted or could not be checked.
 import { hostname } from 'node:os';
 import { describeError } from '../api/errors.js';
@@ -11,8 +12,10 @@ import type { CniAdapter } from '../api/cni-adapter.js';
 import { wire } from '../agent/container.js';
 import { discoverRepresentors } from '../agent/discover.js';
 import { createLogger } from '../agent/logger.js';
-import { adapterResolver, offlineResolver } from '../agent/netdev-resolver.js';
+import { BlockPrograms, type SharedBlockLayout } from '../agent/block-programs.js';
+import { adapterResolver, offlineResolver, sharedBlockLayout } from '../agent/netdev-resolver.js';
 import type { NetdevResolver } from '../agent/reconciler.js';
+import type { Netdev } from '../model/attachment.js';
 import type { AgentConfig } from '../config.js';
 import type { Cluster } from '../model/snapshot.js';
 import type { ObservedTc, TcFilter } from '../model/tc.js';
@@ -39,7 +42,10 @@ interface Offload {
 }
 
 export interface RepresentorStatus {
+  /** The representor, or `block:N` in the shared-block layout. */
   readonly representor: string;
+  /** A block's ports (the shared-block layout). */
+  readonly ports?: readonly string[];
   readonly attachments: readonly { readonly endpoint: string; readonly network: string; readonly rules: readonly string[] }[];
   readonly desired: number;
   readonly installed?: { readonly qdisc: string | null; readonly filters: readonly { readonly filter: string; readonly inHw?: boolean }[]; readonly offload: Offload; readonly foreign: ObservedTc['foreign'] };
@@ -55,55 +61,80 @@ export interface NodeStatus {
   readonly skipped: readonly { readonly pod: string; readonly network?: string; readonly reason: string; readonly detail: string }[];
 }
 
-const filterText = (dev: string, f: TcFilter): string => {
-  const prefix = `filter add dev ${dev} `;
-  const [line] = toBatchLines({ name: dev }, { ops: [{ op: 'add', filter: f }] });
+/** A filter as its `tc filter add` line reads after the target (`dev X` or `block N`). */
+const filterText = (target: Netdev, f: TcFilter): string => {
+  const [line] = toBatchLines(target, { ops: [{ op: 'add', filter: f }] });
+  const prefix = target.block ? `filter add block ${target.block.index} ` : `filter add dev ${target.name} `;
   return `${line!.slice(prefix.length)}${f.handle !== undefined ? ` (handle ${f.handle})` : ''}`;
 };
 
-export async function nodeStatus(cluster: Cluster, node: string, cfg: AgentConfig, adapters: readonly CniAdapter[], driver: TcDriver, resolve: NetdevResolver, discovered: readonly string[]): Promise<NodeStatus> {
+/** What one target wants: its programs (several endpoints: a bond's netdev, a block) and filters. */
+interface Wanted {
+  readonly target: Netdev;
+  readonly programs: readonly EndpointProgram[];
+  readonly filters: readonly TcFilter[];
+  /** Endpoints that want different programs on one netdev. */
+  readonly conflict?: boolean;
+}
+
+/** `layout`: the shared-block layout's switch lookup (absent: per-port). */
+export async function nodeStatus(cluster: Cluster, node: string, cfg: AgentConfig, adapters: readonly CniAdapter[], driver: TcDriver, resolve: NetdevResolver, discovered: readonly string[], layout?: SharedBlockLayout): Promise<NodeStatus> {
   const program = programNode(cluster, node, adapters, nodeOptions(cfg));
   const byDev = new Map<string, EndpointProgram[]>();
+  const devsOf = new Map<string, readonly Netdev[]>();
   const unresolved: NodeStatus['unresolved'][number][] = [];
   for (const p of program.programs) {
     const devs = await resolve(p.endpoint);
     if (!devs.ok) unresolved.push({ endpoint: p.endpoint.key, problem: describeError(devs.error) });
-    else for (const d of devs.value) byDev.set(d.name, [...(byDev.get(d.name) ?? []), p]);
+    else {
+      devsOf.set(p.endpoint.key, devs.value);
+      for (const d of devs.value) byDev.set(d.name, [...(byDev.get(d.name) ?? []), p]);
+    }
   }
-  // Representors the agent may have programmed that no attachment wants: anything of ours there is stale.
-  for (const d of discovered) if (!byDev.has(d)) byDev.set(d, []);
+  const wanted: Wanted[] = [];
+  if (layout) {
+    const b = await new BlockPrograms(layout, nodeOptions(cfg)).wants(program.programs, devsOf, new Map(), true);
+    for (const u of b.unresolved) unresolved.push({ endpoint: u.endpoint.key, problem: u.problem });
+    for (const w of b.wants) wanted.push({ target: w.target, programs: w.programs, filters: w.filters });
+  } else {
+    // Representors the agent may have programmed that no attachment wants: anything of ours there is stale.
+    for (const d of discovered) if (!byDev.has(d)) byDev.set(d, []);
+    for (const [dev, programs] of byDev) {
+      const conflict = new Set(programs.map((p) => JSON.stringify(p.compiled.filters))).size > 1;
+      wanted.push({ target: { name: dev }, programs, filters: programs[0]?.compiled.filters ?? [], conflict });
+    }
+  }
   const representors: RepresentorStatus[] = [];
-  for (const [dev, programs] of [...byDev].sort(([a], [b]) => a.localeCompare(b))) {
-    const attachments = programs.map((p) => ({ endpoint: p.endpoint.key, network: p.endpoint.attachment.network, rules: ruleSetLines(p.rules) }));
-    const keys = new Set(programs.map((p) => JSON.stringify(p.compiled.filters)));
-    const desired = programs[0]?.compiled.filters ?? [];
-    const base = { representor: dev, attachments, desired: desired.length };
-    if (keys.size > 1) {
-      representors.push({ ...base, repair: [], problem: `claimed by ${attachments.map((a) => a.endpoint).join(', ')} with different programs; the agent leaves it as it is` });
-      continue;
-    }
-    const observed = await driver.observe({ name: dev });
-    if (!observed.ok) {
-      representors.push({ ...base, repair: [], problem: describeError(observed.error) });
-      continue;
-    }
-    const o = observed.value;
-    if (programs.length === 0 && o.filters.length === 0) continue; // a discovered representor with nothing of ours
-    const d = diff(desired, o);
-    const count = (v: boolean | undefined) => o.filters.filter((f) => f.inHw === v).length;
-    representors.push({
-      ...base,
-      installed: {
-        qdisc: o.qdisc,
-        filters: o.filters.map((f) => ({ filter: filterText(dev, f), ...(f.inHw !== undefined ? { inHw: f.inHw } : {}) })),
-        offload: { inHw: count(true), notInHw: count(false), unknown: count(undefined) },
-        foreign: o.foreign,
-      },
-      repair: toBatchLines({ name: dev }, d.plan),
-      ...(d.unavailable ? { problem: d.unavailable } : {}),
-    });
+  for (const w of wanted.sort((a, b) => a.target.name.localeCompare(b.target.name))) {
+    const s = await targetStatus(w, driver, !layout);
+    if (s) representors.push(s);
   }
   return { node, representors, unresolved, skipped: program.skipped.map((s) => ({ pod: s.pod, ...(s.network ? { network: s.network } : {}), reason: s.reason, detail: s.detail })) };
+}
+
+/** One target observed and compared; undefined for a discovered representor with nothing of ours. */
+async function targetStatus(w: Wanted, driver: TcDriver, perPort: boolean): Promise<RepresentorStatus | undefined> {
+  const { target, programs, filters: desired } = w;
+  const attachments = programs.map((p) => ({ endpoint: p.endpoint.key, network: p.endpoint.attachment.network, rules: ruleSetLines(p.rules) }));
+  const base = { representor: target.name, ...(target.block ? { ports: target.block.ports } : {}), attachments, desired: desired.length };
+  if (w.conflict) return { ...base, repair: [], problem: `claimed by ${attachments.map((a) => a.endpoint).join(', ')} with different programs; the agent leaves it as it is` };
+  const observed = await driver.observe(target);
+  if (!observed.ok) return { ...base, repair: [], problem: describeError(observed.error) };
+  const o = observed.value;
+  if (programs.length === 0 && o.filters.length === 0 && o.ingressBlock === undefined) return undefined;
+  const d = diff(desired, o, { releaseAgentBlocks: perPort });
+  const count = (v: boolean | undefined) => o.filters.filter((f) => f.inHw === v).length;
+  return {
+    ...base,
+    installed: {
+      qdisc: o.qdisc,
+      filters: o.filters.map((f) => ({ filter: filterText(target, f), ...(f.inHw !== undefined ? { inHw: f.inHw } : {}) })),
+      offload: { inHw: count(true), notInHw: count(false), unknown: count(undefined) },
+      foreign: o.foreign,
+    },
+    repair: toBatchLines(target, d.plan),
+    ...(d.unavailable ? { problem: d.unavailable } : {}),
+  };
 }
 
 /** The cluster from --manifests, or from the API server (one list of each kind, then stop). */
@@ -130,8 +161,6 @@ async function clusterFrom(cfg: AgentConfig, env: StatusDeps['env']): Promise<Cl
 
 export async function statusCommand(cfg: AgentConfig, args: { readonly node: string | undefined; readonly output: string }, out: (s: string) => void, deps: StatusDeps = {}): Promise<number> {
   if (args.output !== 'text' && args.output !== 'json') throw new UsageError(`--output must be text or json, not ${args.output}`);
-  // Not yet: status compares per-representor programs; a block's program is in the rules dump.
-  if (cfg.layout === 'shared-block') throw new UsageError('status reads the per-port layout only; with --layout shared-block read the rules dump (--pod-rules-path) or `tc filter show block N`');
   const node = (args.node ?? cfg.hostnameOverride ?? hostname()).trim();
   const sysfs = deps.sysfs ?? new NodeSysfs('/');
   let wired = deps.wired;
@@ -143,7 +172,8 @@ export async function statusCommand(cfg: AgentConfig, args: { readonly node: str
   const cluster = await clusterFrom(cfg, deps.env);
   const dryRun = wired.driver.name === 'dry-run';
   const discovered = dryRun ? [] : (await discoverRepresentors(sysfs).catch(() => [])).map((d) => d.name);
-  const s = await nodeStatus(cluster, node, cfg, wired.adapters, wired.driver, dryRun ? offlineResolver : adapterResolver(wired.adapters), discovered);
+  const layout = cfg.layout === 'shared-block' ? sharedBlockLayout(dryRun ? null : wired.adapters, cfg.uplink) : undefined;
+  const s = await nodeStatus(cluster, node, cfg, wired.adapters, wired.driver, dryRun ? offlineResolver : adapterResolver(wired.adapters), discovered, layout);
   const bad = s.unresolved.length + s.representors.filter((r) => r.repair.length > 0 || r.problem !== undefined).length;
   if (args.output === 'json') out(JSON.stringify(s, null, 2));
   else for (const l of statusLines(s, wired.driver.name)) out(l);
@@ -159,7 +189,7 @@ export function statusLines(s: NodeStatus, driver: string): string[] {
   for (const r of s.representors) {
     lines.push('');
     const who = r.attachments.length === 0 ? 'no attachment wants it (stale)' : r.attachments.map((a) => `${a.endpoint} on ${a.network}`).join(', ');
-    lines.push(`== ${r.representor}: ${who}`);
+    lines.push(`== ${r.representor}${r.ports ? ` (ports ${r.ports.join(', ')})` : ''}: ${who}`);
     for (const a of r.attachments) for (const l of a.rules) lines.push(`   ${l}`);
     if (r.problem !== undefined) lines.push(`   !! ${r.problem}`);
     const i = r.installed;

@@ -7,10 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { offlineResolver } from '../../core/agent/netdev-resolver.js';
+import { offlineResolver, sharedBlockLayout } from '../../core/agent/netdev-resolver.js';
+import { Reconciler } from '../../core/agent/reconciler.js';
+import { ClusterStore } from '../../core/watch/store.js';
 import { configInput, parse } from '../../core/cli/args.js';
 import { main } from '../../core/cli/main.js';
-import { loadCluster } from '../../core/cli/offline.js';
+import { loadCluster, nodeOptions } from '../../core/cli/offline.js';
 import { nodeStatus, statusCommand, statusLines, type NodeStatus } from '../../core/cli/status-command.js';
 import { validateConfig, type AgentConfig } from '../../core/config.js';
 import { diff } from '../../core/pipeline/diff.js';
@@ -136,4 +138,40 @@ test('status refuses an unknown --output', async () => {
   const r = await cli(['status', '--manifests', 'examples/cluster', '--tc-driver', 'dry-run', '--output', 'yaml']);
   assert.equal(r.code, 2);
   assert.deepEqual(r.err, ['multi-networkpolicy-tc: --output must be text or json, not yaml']);
+});
+
+test('status --layout shared-block: one entry per switch block with its ports; nothing installed is drift (binds first), installed is in sync, a filter deleted from the block is one `filter add block` line', async () => {
+  const argv = ['--manifests', 'examples/shared-block', '--tc-driver', 'dry-run', '--layout', 'shared-block', '--uplink', 'p0'];
+  const cfg = cfgOf(argv);
+  const cluster = await loadCluster(['examples/shared-block']);
+  const adapters = await builtinAdapters();
+  const driver = new DryRunTcDriver(pino({ level: 'silent' }));
+  const layout = sharedBlockLayout(null, 'p0');
+  const before = await nodeStatus(cluster, 'worker-1', cfg, adapters, driver, offlineResolver, [], layout);
+  assert.equal(before.representors.length, 1);
+  const b = before.representors[0]!;
+  const index = Number(/^block:(\d+)$/.exec(b.representor)![1]);
+  assert.ok(b.ports!.includes('p0') && b.ports!.length >= 3, `ports ${b.ports}`);
+  assert.ok(b.attachments.length >= 2);
+  assert.match(b.repair[0]!, /^qdisc add dev \S+ ingress_block \d+ clsact$/);
+  assert.equal(b.repair.filter((l) => l.startsWith(`filter add block ${index} `)).length, b.desired);
+
+  // the agent installs it (same driver, same layout)
+  const store = new ClusterStore();
+  store.replace(cluster);
+  const r = new Reconciler({ store, nodeName: 'worker-1', adapters, nodeOptions: nodeOptions(cfg), driver, resolve: offlineResolver, log: pino({ level: 'silent' }), layout, timing: { resyncMs: 0 } });
+  assert.equal((await r.runOnce()).failed, 0);
+  const synced = await nodeStatus(cluster, 'worker-1', cfg, adapters, driver, offlineResolver, [], layout);
+  assert.deepEqual(synced.representors[0]!.repair, []);
+  assert.equal(synced.representors[0]!.installed!.filters.length, b.desired);
+
+  const target = { name: b.representor, block: { index, ports: b.ports! } };
+  const o = await driver.observe(target);
+  assert.ok(o.ok);
+  driver.seedBlock(index, { filters: o.value.filters.slice(1).map(({ handle: _h, ...f }) => f) });
+  const out: string[] = [];
+  assert.equal(await statusCommand(cfg, { node: 'worker-1', output: 'text' }, (l) => out.push(l), { wired: { adapters, driver } }), 1);
+  assert.ok(out.includes(`== ${b.representor} (ports ${b.ports!.join(', ')}): ${b.attachments.map((a) => `${a.endpoint} on ${a.network}`).join(', ')}`), out.join('\n'));
+  assert.ok(out.includes('   drift: 1 tc lines would repair it:'), out.join('\n'));
+  assert.ok(out.some((l) => l.startsWith(`     filter add block ${index} `)));
 });
