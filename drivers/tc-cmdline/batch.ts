@@ -106,17 +106,22 @@ function keys(m: FlowerMatch): string[] {
 
 function actions(f: TcFilter): string[] {
   if (f.actions.length === 0) bug('a filter without actions');
-  return f.actions.flatMap((a: TcAction): string[] => {
+  const out: string[] = [];
+  for (const a of f.actions as readonly TcAction[]) {
     switch (a.kind) {
       case 'pass':
       case 'drop':
-        return ['action', a.kind];
+        out.push('action', a.kind);
+        break;
       case 'goto':
-        return ['action', 'goto', 'chain', `${uint(a.chain, 0xffffffff, 'goto chain')}`];
+        out.push('action', 'goto', 'chain', `${uint(a.chain, 0xffffffff, 'goto chain')}`);
+        break;
       case 'ct':
-        return ['action', 'ct', ...(a.commit ? ['commit'] : []), 'zone', `${uint(a.zone, 0xffff, 'ct zone')}`, 'pipe'];
+        out.push('action', 'ct', ...(a.commit ? ['commit'] : []), 'zone', `${uint(a.zone, 0xffff, 'ct zone')}`, 'pipe');
+        break;
     }
-  });
+  }
+  return out;
 }
 
 const handle = (h: number): number => uint(h, 0xffffffff, 'handle', 1);
@@ -126,8 +131,21 @@ function uint(n: number, max: number, what: string, min = 0): number {
   return n;
 }
 
+/**
+ * Values already found canonical, per kind: a node program repeats the same few ct states and
+ * addresses across thousands of lines, and checking them is most of the formatting time.
+ * Bounded: emptied when it reaches MAX_KNOWN.
+ */
+const known = new Map<string, Set<string>>();
+const MAX_KNOWN = 20_000;
+
 function canonical(text: string, canon: (s: string) => string | undefined, what: string): string {
+  let seen = known.get(what);
+  if (seen?.has(text)) return text;
   if (canon(text) !== text) bug(`${what} ${JSON.stringify(text)} is not in canonical form`);
+  if (!seen) known.set(what, (seen = new Set()));
+  if (seen.size >= MAX_KNOWN) seen.clear();
+  seen.add(text);
   return text;
 }
 
