@@ -79,11 +79,11 @@ export class CmdlineTcDriver implements TcDriver {
   /** The show commands of `jobs` in one process; from the first failing netdev on, again in another. */
   private async observeChunk(jobs: readonly Job[], out: Result<ObservedTc>[]): Promise<void> {
     for (let rest = jobs; rest.length > 0; ) {
-      const input = `${rest.flatMap((j) => showCommands(j.name)).join('\n')}\n`;
-      const r = await this.exec.run(this.tc, ['-j', '-batch', '-'], { input, timeoutMs: this.timeoutMs });
+      const commands = rest.flatMap((j) => showCommands(j.name));
+      const r = await this.exec.run(this.tc, ['-j', '-batch', '-'], { input: `${commands.join('\n')}\n`, timeoutMs: this.timeoutMs });
       const line = r.exitCode === 0 ? undefined : failedBatchLine(r.stderr);
       const failed = (j: Job): Result<never> => err({ code: 'tc-exec-failed', netdev: j.name, command: '-j -batch - (qdisc show, filter show ingress|egress)', stderr: r.stderr });
-      if (r.exitCode !== 0 && line === undefined) {
+      if (r.exitCode !== 0 && (line === undefined || line > commands.length)) {
         for (const j of rest) out[j.i] = failed(j);
         return;
       }
@@ -125,7 +125,7 @@ export class CmdlineTcDriver implements TcDriver {
    *   qdisc show dev P1 / ... / qdisc show dev Pn / filter show block N
    * The block exists only while some qdisc uses it: until then the last line fails
    * ("Cannot find block") after every port's output was printed. A second tc counts the
-   * filters on the own hooks of ports with a clsact but no block (rebindable when none).
+   * filters of others on the own hooks of ports with a clsact but no block (rebindable when none).
    */
   private async observeBlock(name: string, block: SharedBlock): Promise<Result<ObservedTc>> {
     if (!isBlockIndex(block.index)) throw new Error(`not a block index: ${block.index}`);
