@@ -3,8 +3,10 @@
 #   docker build -t multi-networkpolicy-tc:0.1.0 .
 #   buildah bud -t multi-networkpolicy-tc:0.1.0 .        # daemonless, as root
 #
-# Stages: `build` compiles the TypeScript (dev dependencies present), `prod-deps` installs the
-# production dependencies only, the runtime stage is Node 20 slim + iproute2 (tc) + both.
+# Stages: `build` typechecks the TypeScript and bundles the agent into dist/ (one minified
+# ESM bundle, deploy/image/bundle.mjs; dev dependencies present), `prod-deps` installs the
+# production dependencies only (the bundle leaves the native ffi-rs to them, and npm plugins
+# resolve from there), the runtime stage is Node 20 slim + iproute2 (tc) + both.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -12,11 +14,12 @@ WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
-COPY deploy/image/tsconfig.build.json deploy/image/
+COPY deploy/image/tsconfig.build.json deploy/image/bundle.mjs deploy/image/
 COPY core core
 COPY plugins plugins
 COPY drivers drivers
 RUN npx tsc -p deploy/image/tsconfig.build.json
+RUN node deploy/image/bundle.mjs
 
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app

@@ -1,16 +1,20 @@
-// RSS of the agent holding the generated cluster: the real agent process (compiled
-// core/cli/run.js, `--master` on the fake API server, `--tc-driver dry-run`, node-0), its
+// RSS of the agent holding the generated cluster: the real agent process (as it ships: the
+// bundle's core/cli/run.js, `--master` on the fake API server, `--tc-driver dry-run`, node-0), its
 // memory read from /proc/<pid>/status once its first pass is done and again after a few
 // changes. The fake API server runs in this process, so its copy of the cluster is not
 // counted. The same agent on an empty cluster gives the baseline (node, client-node, pino …).
 // At the end the agent collects its garbage (heap-probe.ts) and reports its live heap.
 //
-//   node <build>/bench/scale/agent-rss.js [--quick] [--json] [--node-arg=--max-semi-space-size=1 …]
+//   node <build>/bench/scale/agent-rss.js [--quick] [--json] [--agent <run.js>] [--node-arg=--max-semi-space-size=1 …]
 //   (the environment passes through: MALLOC_ARENA_MAX=2 node … measures that knob)
+// The agent is <build>/bundle/core/cli/run.js (bench/run.ts builds it there with
+// deploy/image/bundle.mjs); --agent runs another one, e.g. <build>/core/cli/run.js, the
+// tsc output, to compare.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -18,6 +22,8 @@ import { FakeApiServer, type K8sObject } from '../../test/fake-apiserver/server.
 import { apiObjects, FULL_SCALE, generate, LOCAL_NODE, QUICK_SCALE, type ScaleParams } from './generate.js';
 
 const BUILD = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** Where bench/run.ts puts the bundle (deploy/image/bundle.mjs --outdir <build>/bundle). */
+export const BUNDLED_AGENT = join(BUILD, 'bundle', 'core', 'cli', 'run.js');
 
 export interface MemorySample {
   readonly rssMB: number;
@@ -27,13 +33,19 @@ export interface MemorySample {
 
 export interface AgentRssResult {
   readonly params: ScaleParams;
+  /** The entry that ran (the bundle's run.js unless --agent). */
+  readonly agent: string;
   readonly empty: MemorySample;
   readonly loaded: MemorySample & { readonly readyMs: number; readonly firstPassMs: number; readonly endpoints: number };
   /** `idleMs` later, idle (not in --quick). */
   readonly idle?: MemorySample;
   readonly afterChanges: MemorySample & { readonly passes: number };
-  /** Then, after two full garbage collections in the agent: what it really holds. */
-  readonly liveHeap: { readonly heapUsedMB: number; readonly heapTotalMB: number; readonly rssMB: number };
+  /**
+   * Then, after two full garbage collections in the agent: what it really holds, with the RSS
+   * right then and 3 s later (`settledRssMB`), once V8 has unmapped the pages it freed: the
+   * RSS this live heap needs when no garbage is kept.
+   */
+  readonly liveHeap: { readonly heapUsedMB: number; readonly heapTotalMB: number; readonly rssMB: number; readonly settledRssMB: number };
 }
 
 async function memoryOf(pid: number): Promise<MemorySample> {
@@ -51,9 +63,9 @@ interface PassLog {
 }
 
 /** The agent as a DaemonSet would run it, on the API server at `url`; its `pass done` log lines are collected. */
-function startAgent(url: string, nodeArgs: readonly string[] = [], probeOut?: string): { child: ChildProcess; passes: PassLog[]; exited: Promise<number | null> } {
+function startAgent(agent: string, url: string, nodeArgs: readonly string[] = [], probeOut?: string): { child: ChildProcess; passes: PassLog[]; exited: Promise<number | null> } {
   const probe = probeOut ? ['--expose-gc', '--import', join(BUILD, 'bench/scale/heap-probe.js')] : [];
-  const child = spawn(process.execPath, [...probe, ...nodeArgs, join(BUILD, 'core/cli/run.js'), '--master', url, '--tc-driver', 'dry-run', '--hostname-override', LOCAL_NODE, '--resync-seconds', '0'], {
+  const child = spawn(process.execPath, [...probe, ...nodeArgs, agent, '--master', url, '--tc-driver', 'dry-run', '--hostname-override', LOCAL_NODE, '--resync-seconds', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '', ...(probeOut ? { MNP_HEAP_PROBE_OUT: probeOut } : {}) },
   });
@@ -89,10 +101,11 @@ async function stopAgent(a: ReturnType<typeof startAgent>): Promise<void> {
   await a.exited;
 }
 
-export async function agentRss(params: ScaleParams, nodeArgs: readonly string[] = [], idleMs = 15_000): Promise<AgentRssResult> {
+export async function agentRss(params: ScaleParams, nodeArgs: readonly string[] = [], idleMs = 15_000, agent = BUNDLED_AGENT): Promise<AgentRssResult> {
+  if (!existsSync(agent)) throw new Error(`no agent at ${agent} (build the bundle: node deploy/image/bundle.mjs --outdir ${join(BUILD, 'bundle')}; or pass --agent)`);
   // baseline: the same agent with nothing to hold
   const emptyServer = await FakeApiServer.start();
-  const e = startAgent(emptyServer.url, nodeArgs);
+  const e = startAgent(agent, emptyServer.url, nodeArgs);
   await untilPasses(e, 1, 60_000);
   await sleep(2000);
   const empty = await memoryOf(e.child.pid!);
@@ -105,7 +118,7 @@ export async function agentRss(params: ScaleParams, nodeArgs: readonly string[] 
   server.compact();
   const probeOut = join(await mkdtemp(join(tmpdir(), 'mnp-heap-')), 'heap.json');
   const t0 = Date.now();
-  const a = startAgent(server.url, nodeArgs, probeOut);
+  const a = startAgent(agent, server.url, nodeArgs, probeOut);
   await untilPasses(a, 1, 600_000);
   const readyMs = Date.now() - t0;
   await sleep(3000);
@@ -134,7 +147,7 @@ export async function agentRss(params: ScaleParams, nodeArgs: readonly string[] 
   const afterChanges = { ...(await memoryOf(a.child.pid!)), passes: a.passes.length };
   a.child.kill('SIGUSR2');
   let liveHeap: AgentRssResult['liveHeap'] | undefined;
-  for (let i = 0; i < 200 && !liveHeap; i++) {
+  for (let i = 0; i < 300 && !liveHeap; i++) {
     await sleep(50);
     liveHeap = await readFile(probeOut, 'utf8').then((t) => JSON.parse(t) as AgentRssResult['liveHeap'], () => undefined);
   }
@@ -142,11 +155,11 @@ export async function agentRss(params: ScaleParams, nodeArgs: readonly string[] 
   await server.stop();
   await rm(dirname(probeOut), { recursive: true, force: true });
   if (!liveHeap) throw new Error('the agent did not report its live heap (heap-probe.js)');
-  return { params, empty, loaded, ...(idle ? { idle } : {}), afterChanges, liveHeap };
+  return { params, agent, empty, loaded, ...(idle ? { idle } : {}), afterChanges, liveHeap };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, 'node-arg': { type: 'string', multiple: true } } });
-  const r = await agentRss(values.quick ? QUICK_SCALE : FULL_SCALE, values['node-arg'] ?? [], values.quick ? 0 : 15_000);
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, agent: { type: 'string' }, 'node-arg': { type: 'string', multiple: true } } });
+  const r = await agentRss(values.quick ? QUICK_SCALE : FULL_SCALE, values['node-arg'] ?? [], values.quick ? 0 : 15_000, values.agent ? resolve(values.agent) : BUNDLED_AGENT);
   console.log(values.json ? JSON.stringify(r) : JSON.stringify(r, null, 2));
 }

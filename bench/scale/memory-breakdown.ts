@@ -6,6 +6,9 @@
 //   node --expose-gc <build>/bench/scale/memory-breakdown.js [--quick] [--json]
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { offlineResolver } from '../../core/agent/netdev-resolver.js';
@@ -29,7 +32,11 @@ export interface MemoryBreakdown {
   readonly steps: readonly MemoryStep[];
   /** A fresh node process: RSS and heap before and after importing @kubernetes/client-node. */
   readonly clientNode: { readonly bareRssMB: number; readonly rssMB: number; readonly heapMB: number };
+  /** The same for the agent's bundle (its core/watch/kubeconfig.ts chunk), when built beside. */
+  readonly clientNodeBundled?: { readonly rssMB: number; readonly heapMB: number };
 }
+
+const BUNDLE_CHUNKS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bundle', 'core', 'chunks');
 
 function heapMB(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -65,7 +72,10 @@ export async function memoryBreakdown(params: ScaleParams): Promise<MemoryBreakd
   const report = 'globalThis.gc(); globalThis.gc(); const u = process.memoryUsage(); console.log(JSON.stringify({ rss: u.rss / 1048576, heap: u.heapUsed / 1048576 }));';
   const bare = probe(report);
   const withClient = probe(`await import('@kubernetes/client-node'); ${report}`);
-  return { params, steps, clientNode: { bareRssMB: bare.rss, rssMB: withClient.rss, heapMB: withClient.heap } };
+  // what the agent loads: client-node minified, tree-shaken, in one chunk (deploy/image/bundle.mjs)
+  const chunk = existsSync(BUNDLE_CHUNKS) ? readdirSync(BUNDLE_CHUNKS).find((f) => /^kubeconfig-\w+\.js$/.test(f)) : undefined;
+  const bundled = chunk ? probe(`await import(${JSON.stringify(pathToFileURL(join(BUNDLE_CHUNKS, chunk)).href)}); ${report}`) : undefined;
+  return { params, steps, clientNode: { bareRssMB: bare.rss, rssMB: withClient.rss, heapMB: withClient.heap }, ...(bundled ? { clientNodeBundled: { rssMB: bundled.rss, heapMB: bundled.heap } } : {}) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -31,13 +31,18 @@ async function stages(): Promise<{ args: Map<string, string>; stages: Stage[] }>
   return { args, stages: out };
 }
 
-test('three stages on Node 20 slim: build (compiles), prod-deps (production dependencies only), runtime', async () => {
+test('three stages on Node 20 slim: build (typechecks, bundles), prod-deps (production dependencies only), runtime', async () => {
   const { stages: s } = await stages();
   assert.deepEqual(s.map((x) => x.name), ['build', 'prod-deps', undefined]);
   for (const x of s) assert.match(x.from, /^node:20(\.\d+)*-(bookworm|bullseye|trixie)-slim$/, 'Node 20 slim');
   const [build, deps, runtime] = s as [Stage, Stage, Stage];
   assert.ok(build.lines.includes('RUN npm ci --no-audit --no-fund'));
-  assert.ok(build.lines.includes('RUN npx tsc -p deploy/image/tsconfig.build.json'));
+  // typecheck, then the bundle (deploy/image/bundle.mjs writes dist/) once the sources are in
+  const tsc = build.lines.indexOf('RUN npx tsc -p deploy/image/tsconfig.build.json');
+  const bundle = build.lines.indexOf('RUN node deploy/image/bundle.mjs');
+  assert.ok(tsc >= 0 && bundle > tsc, 'typecheck, then bundle');
+  for (const dir of ['core', 'plugins', 'drivers']) assert.ok(build.lines.indexOf(`COPY ${dir} ${dir}`) < tsc, `${dir} is copied before the build`);
+  assert.ok(build.lines.includes('COPY deploy/image/tsconfig.build.json deploy/image/bundle.mjs deploy/image/'));
   assert.ok(deps.lines.some((l) => /^RUN npm ci --omit=dev\b/.test(l)), 'production dependencies only');
   // the runtime stage: iproute2 (tc), the production node_modules, the compiled agent, nothing else
   assert.ok(runtime.lines.some((l) => /apt-get install -y --no-install-recommends iproute2 && rm -rf \/var\/lib\/apt\/lists\/\*/.test(l)));
@@ -58,8 +63,18 @@ test('the build context holds what the Dockerfile copies and nothing else of not
     assert.ok(allowed.includes(src.replace(/\/$/, '')), `${src} is in the build context (.dockerignore)`);
   }
   for (const out of ['node_modules', 'dist', 'test', 'bench', '.git', 'test-out']) assert.ok(!allowed.includes(out), `${out} stays out of the context`);
-  const build = JSON.parse((await readFile('deploy/image/tsconfig.build.json', 'utf8')).replace(/^\s*\/\/.*$/gm, '')) as { include: string[] };
+  const build = JSON.parse((await readFile('deploy/image/tsconfig.build.json', 'utf8')).replace(/^\s*\/\/.*$/gm, '')) as { include: string[]; compilerOptions: { noEmit?: boolean } };
   assert.deepEqual(build.include, ['../../core', '../../plugins', '../../drivers']);
+  assert.equal(build.compilerOptions.noEmit, true, 'tsc only typechecks: dist/ is the bundle');
+});
+
+test('npm run build is the same two steps as the image (typecheck, bundle into dist/), and the entry point runs dist/', async () => {
+  const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string>; devDependencies: Record<string, string> };
+  assert.equal(pkg.scripts['build'], 'tsc -p deploy/image/tsconfig.build.json && node deploy/image/bundle.mjs');
+  assert.ok('esbuild' in pkg.devDependencies, 'esbuild is a build tool: a dev dependency');
+  const bin = await readFile(pkg.bin['multi-networkpolicy-tc']!, 'utf8');
+  assert.match(bin, /join\(root, 'dist', 'core', 'cli', 'run\.js'\)/, 'the bundle first');
+  assert.match(bin, /tsx\/esm\/api/, 'tsx on the sources otherwise');
 });
 
 /** Bare module specifiers imported at run time (not `import type`) by the agent's code. */
