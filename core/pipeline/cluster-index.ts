@@ -5,7 +5,7 @@ import type { NetworkAttachment, NetworkStatusEntry } from '../model/attachment.
 import type { ContainerPort, LabelSelector, MultiNetworkPolicy, Pod, PolicyType } from '../model/k8s.js';
 import { NAMESPACE_NAME_LABEL } from '../model/k8s.js';
 import { toNetworkAttachment } from '../model/nad.js';
-import { parseNetworkStatus } from '../model/network-status.js';
+import { parseNetworkStatus, type NetworkStatus } from '../model/network-status.js';
 import { policyNetworks } from '../model/policy-for.js';
 import type { Cluster, InvalidPolicy } from '../model/snapshot.js';
 import type { Labels } from './labels.js';
@@ -69,21 +69,43 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
  * indexes exactly as it did then. Entries go when their objects do (WeakMap).
  */
 export class IndexMemo {
-  readonly pods = new WeakMap<Pod, IndexedPodEntry>();
+  readonly pods = new WeakMap<Pod, LazyStatusPod>();
   readonly policies = new WeakMap<MultiNetworkPolicy | InvalidPolicy, IndexedPolicy>();
+  /** Network names of the pods' addresses, one copy each (see NameTable). */
+  readonly names = new NameTable();
 }
 
-interface IndexedPodEntry {
-  readonly indexed: IndexedPod;
-  /** Addresses per network (default network left out), in network-status order. */
-  readonly addresses: readonly (readonly [string, readonly string[]])[];
+/**
+ * One copy of each network name. parseNetworkStatus builds every pod's `namespace/name` anew
+ * (a concatenation of two fresh strings, ~100 bytes); there are few networks and many pods.
+ * Bounded like core/watch/intern.ts: past the limit it starts over, so names of deleted
+ * networks are not kept forever.
+ */
+export class NameTable {
+  private readonly names = new Map<string, string>();
+
+  constructor(private readonly limit = 10_000) {}
+
+  get(name: string): string {
+    const known = this.names.get(name);
+    if (known !== undefined) return known;
+    if (this.names.size >= this.limit) this.names.clear();
+    this.names.set(name, name);
+    return name;
+  }
+}
+
+/** A pod's addresses on one network: also the entry addressesByNetwork lists for it. */
+interface NetworkPodAddress extends PodAddress {
+  readonly network: string;
 }
 
 /**
  * An indexed pod whose parsed network-status entries are made on first use: only the pods of
  * this node are ever asked for them (select), and keeping the entries of every pod of the
  * cluster in an IndexMemo cost ~1.5 kB per pod (96 MB at 50 000 pods). The addresses, which
- * every peer lookup needs, are kept instead.
+ * every peer lookup needs, are kept instead, as the PodAddress entries of addressesByNetwork
+ * (one object for a pod on one network, the usual case; an array for several).
  */
 class LazyStatusPod implements IndexedPod {
   readonly key: string;
@@ -92,19 +114,35 @@ class LazyStatusPod implements IndexedPod {
   readonly statusError?: string;
   readonly containerPorts: readonly ContainerPort[];
   private parsed: readonly NetworkStatusEntry[] | undefined;
+  // a private name, not a property: an IndexedPod reads the same with or without it
+  #addresses: NetworkPodAddress | readonly NetworkPodAddress[] | undefined;
 
-  constructor(readonly pod: Pod, error: string | undefined) {
+  constructor(readonly pod: Pod, status: NetworkStatus, names: NameTable | undefined) {
     this.key = `${pod.metadata.namespace}/${pod.metadata.name}`;
     this.labels = pod.metadata.labels ?? {};
     this.eligible = pod.status?.phase === 'Running' && pod.spec.hostNetwork !== true;
-    if (error !== undefined) this.statusError = error;
-    this.containerPorts = exact((pod.spec.containers ?? []).flatMap((c) => c.ports ?? []));
+    if (status.error !== undefined) this.statusError = status.error;
+    this.containerPorts = containerPorts(pod);
+    const perNetwork = new Map<string, string[]>();
+    for (const s of status.entries) if (s.default !== true) perNetwork.set(s.name, [...(perNetwork.get(s.name) ?? []), ...(s.ips ?? [])]);
+    const addresses = [...perNetwork].filter(([, ips]) => ips.length > 0).map(([net, ips]): NetworkPodAddress => ({ pod: this, ips: exact(ips), network: names ? names.get(net) : net }));
+    this.#addresses = addresses.length === 0 ? undefined : addresses.length === 1 ? addresses[0] : exact(addresses);
   }
 
   get statuses(): readonly NetworkStatusEntry[] {
     return (this.parsed ??= parseNetworkStatus(this.pod).entries);
   }
+
+  /** Lists the pod's addresses under each network (default network left out), in network-status order. */
+  addTo(byNetwork: Map<string, PodAddress[]>): void {
+    const a = this.#addresses;
+    if (a === undefined) return;
+    if (isArray(a)) for (const x of a) push(byNetwork, x.network, x);
+    else push(byNetwork, a.network, a);
+  }
 }
+
+const isArray = Array.isArray as (x: unknown) => x is readonly NetworkPodAddress[];
 
 const NONE: readonly never[] = Object.freeze([]);
 
@@ -116,12 +154,17 @@ function exact<T>(xs: readonly T[]): readonly T[] {
   return xs.length === 0 ? NONE : xs.slice();
 }
 
-function indexPod(pod: Pod): IndexedPodEntry {
-  const parsed = parseNetworkStatus(pod);
-  const perNetwork = new Map<string, string[]>();
-  for (const s of parsed.entries) if (s.default !== true) perNetwork.set(s.name, [...(perNetwork.get(s.name) ?? []), ...(s.ips ?? [])]);
-  const addresses = [...perNetwork].filter(([, ips]) => ips.length > 0).map(([net, ips]) => [net, exact(ips)] as const);
-  return { indexed: new LazyStatusPod(pod, parsed.error), addresses: exact(addresses) };
+/**
+ * The ports of all containers. One container's list is kept as it is: the store's objects
+ * are frozen and their equal port lists one shared copy (core/watch/intern.ts).
+ */
+function containerPorts(pod: Pod): readonly ContainerPort[] {
+  const lists = (pod.spec.containers ?? []).map((c) => c.ports ?? NONE).filter((ps) => ps.length > 0);
+  return lists.length === 0 ? NONE : lists.length === 1 ? lists[0]! : exact(lists.flat());
+}
+
+function indexPod(pod: Pod, names?: NameTable): LazyStatusPod {
+  return new LazyStatusPod(pod, parseNetworkStatus(pod), names);
 }
 
 export function buildIndex(cluster: Cluster, memo?: IndexMemo): ClusterIndex {
@@ -130,21 +173,21 @@ export function buildIndex(cluster: Cluster, memo?: IndexMemo): ClusterIndex {
     namespaceLabels.set(ns.metadata.name, { ...ns.metadata.labels, [NAMESPACE_NAME_LABEL]: ns.metadata.name });
   }
 
-  const entries = cluster.pods.map((pod): IndexedPodEntry => {
+  const indexed = cluster.pods.map((pod): LazyStatusPod => {
     if (!memo) return indexPod(pod);
     let e = memo.pods.get(pod);
-    if (!e) memo.pods.set(pod, (e = indexPod(pod)));
+    if (!e) memo.pods.set(pod, (e = indexPod(pod, memo.names)));
     return e;
   });
-  entries.sort((a, b) => byKey(a.indexed, b.indexed));
-  const pods = entries.map((e) => e.indexed);
+  indexed.sort(byKey);
+  const pods: readonly IndexedPod[] = indexed;
 
   const podsByNamespace = new Map<string, IndexedPod[]>();
   const addressesByNetwork = new Map<string, PodAddress[]>();
-  for (const { indexed: p, addresses } of entries) {
+  for (const p of indexed) {
     push(podsByNamespace, p.pod.metadata.namespace, p);
     if (!p.eligible) continue;
-    for (const [net, ips] of addresses) push(addressesByNetwork, net, { pod: p, ips });
+    p.addTo(addressesByNetwork);
   }
 
   const policiesByNamespace = new Map<string, IndexedPolicy[]>();
