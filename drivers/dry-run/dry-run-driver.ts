@@ -1,8 +1,9 @@
 // The dry-run TC driver: no host access. It keeps each netdev's TC state (and each shared
-// block's filters) in memory, applies plans to it with the kernel's rules (fake-kernel.ts,
-// fake-block.ts), and records every plan with the `tc -batch` lines the cmdline driver would
-// have run, so `render` can print them and tests can converge observe → diff → apply →
-// observe without a kernel. Every netdev exists, with no qdisc, until seeded or unplugged.
+// block's filters) in memory and applies plans to it with the kernel's rules (fake-kernel.ts,
+// fake-block.ts), so tests can converge observe → diff → apply → observe without a kernel.
+// Constructed directly (tests) it also records every plan with the `tc -batch` lines the
+// cmdline driver would have run; the agent's binding (index.ts) turns that off. Every netdev
+// exists, with no qdisc, until seeded or unplugged.
 import { inject, injectable, optional } from 'inversify';
 import { Logger } from '../../core/api/ports.js';
 import { err, ok, type Result } from '../../core/api/result.js';
@@ -49,8 +50,14 @@ const BLOCK_NAME = /^block:(\d+)$/;
 @injectable()
 export class DryRunTcDriver implements TcDriver {
   readonly name = 'dry-run';
-  /** Every apply, in call order. */
+  /** Every apply, in call order, while `recording`. */
   readonly history: DryRunRecord[] = [];
+  /**
+   * Whether apply() appends to `history`. Off in the agent (index.ts): nothing there reads
+   * it, and it would keep every plan and its tc lines for the life of the process (~8 MB
+   * after the first pass at 50 000 pods, docs/performance.md "Agent memory").
+   */
+  recording = true;
   private host: Host = { devices: new Map(), blocks: new Map(), missing: new Set() };
   private readonly log: Logger | undefined;
 
@@ -110,7 +117,7 @@ export class DryRunTcDriver implements TcDriver {
     const problem = planProblem(dev, plan);
     if (problem !== undefined) {
       const result: Result<Applied> = err({ code: 'hook-unavailable', netdev: dev.name, problem: `refusing the plan: ${problem}` });
-      this.history.push({ netdev: dev.name, plan, lines: [], result });
+      if (this.recording) this.history.push({ netdev: dev.name, plan, lines: [], result });
       return result;
     }
     const opLines = toBatchOpLines(dev, plan);
@@ -124,7 +131,7 @@ export class DryRunTcDriver implements TcDriver {
       result = err({ code: 'tc-batch-failed', netdev: dev.name, line: at, text: lines[at - 1] ?? '', stderr: `${message}\nWe have an error talking to the kernel\nCommand failed -:${at}\n` });
     }
     this.host = run.host;
-    this.history.push({ netdev: dev.name, plan, lines, result });
+    if (this.recording) this.history.push({ netdev: dev.name, plan, lines, result });
     this.log?.debug({ netdev: dev.name, lines: lines.length, ok: result.ok }, 'dry-run plan recorded');
     return result;
   }
