@@ -39,4 +39,5 @@ COPY bin bin
 ENV NODE_ENV=production
 # Runs as root: CAP_NET_ADMIN (the only capability the DaemonSet adds) is effective for root
 # only; the root filesystem is mounted read-only by the DaemonSet.
-ENTRYPOINT ["node", "/app/bin/multi-networkpolicy-tc.js"]
+# --expose-gc: the agent collects its garbage once after a large pass (core/agent/heap-trim.ts).
+ENTRYPOINT ["node", "--expose-gc", "/app/bin/multi-networkpolicy-tc.js"]

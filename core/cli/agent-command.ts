@@ -8,6 +8,7 @@ import type { Logger } from '../api/ports.js';
 import { Agent } from '../agent/agent.js';
 import { wire } from '../agent/container.js';
 import { discoverRepresentors, discoverUplinks } from '../agent/discover.js';
+import { HeapTrim } from '../agent/heap-trim.js';
 import { startHealthServer, type HealthServer } from '../agent/health.js';
 import { createLogger, levelOf } from '../agent/logger.js';
 import { PromMetrics } from '../agent/prom-metrics.js';
@@ -90,6 +91,8 @@ export async function agentCommand(cfg: AgentConfig, errOut: (s: string) => void
   if (human) reporters.push(changePrinter(out, nodeName, { summary: cfg.once === true }));
   if (cfg.podRulesPath !== undefined) reporters.push(new RulesDump(cfg.podRulesPath, logger));
   if (metrics) reporters.push(new MetricsReporter(metrics));
+  const trim = HeapTrim.fromGlobal(logger);
+  if (trim) reporters.push(trim);
   const dryRun = driver.name === 'dry-run';
   const agent = new Agent({
     nodeName,

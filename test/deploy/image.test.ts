@@ -49,7 +49,7 @@ test('three stages on Node 20 slim: build (typechecks, bundles), prod-deps (prod
   const copies = runtime.lines.filter((l) => l.startsWith('COPY'));
   assert.deepEqual(copies, ['COPY --from=prod-deps /app/node_modules node_modules', 'COPY --from=build /src/dist dist', 'COPY package.json ./', 'COPY bin bin']);
   assert.ok(!runtime.lines.some((l) => /^RUN npm (ci|install)\b/.test(l)), 'no npm install in the runtime stage');
-  assert.ok(runtime.lines.includes('ENTRYPOINT ["node", "/app/bin/multi-networkpolicy-tc.js"]'));
+  assert.ok(runtime.lines.includes('ENTRYPOINT ["node", "--expose-gc", "/app/bin/multi-networkpolicy-tc.js"]'));
 });
 
 test('the build context holds what the Dockerfile copies and nothing else of note', async () => {
