@@ -40,6 +40,9 @@ export class HeapTrim implements Reporter {
     setTimeout(() => {
       const before = process.memoryUsage();
       const t0 = performance.now();
+      // Twice: after the first, V8 still holds the freed pages; the second gives them back
+      // (measured at 50 000 pods: RSS 354 → 352 MB after one, → 256 MB after two; ~200 ms).
+      this.gc();
       this.gc();
       const after = process.memoryUsage();
       const mb = (n: number): number => Math.round(n / 1048576);
