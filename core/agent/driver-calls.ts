@@ -45,7 +45,8 @@ async function each<I, T>(items: readonly I[], concurrency: number, call: (item:
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const i = next++;
-      out[i] = await call(items[i]!).catch((e: unknown) => new Threw(e));
+      // through then(): a driver method that throws before returning its promise is caught too
+      out[i] = await Promise.resolve(items[i]!).then(call).catch((e: unknown) => new Threw(e));
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));

@@ -112,3 +112,21 @@ test('an applyMany that throws fails each of its netdevs as a bug, without endin
   const again = await t.r.runOnce(false);
   assert.equal(again.applied, 3);
 });
+
+test('a driver without *Many whose apply throws synchronously fails that netdev as a bug; the pass goes on', async () => {
+  const inner = new DryRunTcDriver();
+  const driver: TcDriver = {
+    name: 'dry-run',
+    observe: (dev) => inner.observe(dev),
+    apply: (dev, plan) => {
+      if (dev.name === 'eth2') throw new Error('sync bug');
+      return inner.apply(dev, plan);
+    },
+  };
+  const failures: Failure[] = [];
+  const r = new Reconciler({ store: cluster(), nodeName: NODE, adapters: [adapter], nodeOptions: DEFAULT_NODE_OPTIONS, driver, resolve: offlineResolver, log: silent, timing: { resyncMs: 0 }, reporters: [{ failed: (f) => failures.push(f) }] });
+  rigs.push(r);
+  const pass = await r.runOnce();
+  assert.equal(pass.applied, 2);
+  assert.deepEqual(failures.map((f) => [f.netdev, f.stage, f.message]), [['eth2', 'bug', 'sync bug']]);
+});
