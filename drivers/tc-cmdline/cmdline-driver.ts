@@ -207,8 +207,9 @@ export class CmdlineTcDriver implements TcDriver {
       if (problem !== undefined) out[i] = err({ code: 'hook-unavailable', netdev: dev.name, problem: `refusing the plan: ${problem}` });
       else if (dev.block === undefined && !isValidIfname(dev.name)) out[i] = unnamable(dev.name);
       else {
-        const lines = toBatchLines(dev, plan);
-        if (lines.length === 0) out[i] = ok(countApplied(plan));
+        const lines = linesOrProblem(dev, plan);
+        if (typeof lines === 'string') out[i] = err({ code: 'hook-unavailable', netdev: dev.name, problem: `refusing the plan: ${lines}` });
+        else if (lines.length === 0) out[i] = ok(countApplied(plan));
         else pending.push({ i, name: dev.name, plan, lines });
       }
     }
@@ -239,6 +240,18 @@ export class CmdlineTcDriver implements TcDriver {
       out[j.i] = err({ code: 'tc-batch-failed', netdev: j.name, line: line - first + 1, text: j.lines[line - first]!, stderr: r.stderr });
       rest = rest.slice(k + 1);
     }
+  }
+}
+
+/**
+ * The plan's batch lines, or why the formatter refused it (a value that is not canonical: a
+ * bug upstream, kept to that netdev instead of failing every netdev of the call).
+ */
+function linesOrProblem(dev: Netdev, plan: Plan): string[] | string {
+  try {
+    return toBatchLines(dev, plan);
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
   }
 }
 

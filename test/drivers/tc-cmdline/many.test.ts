@@ -109,3 +109,14 @@ test('applyMany cuts processes at batchLines without splitting a netdev\'s plan'
   await driver(exec2, { batchLines: 4 }).applyMany([plan(1, 2), plan(3, 4), plan(5), plan(6)].map((p, i) => ({ dev: { name: `rep${i}` }, plan: p })));
   assert.deepEqual(exec2.calls.map((c) => (c.input ?? '').trimEnd().split('\n').length), [4, 2]);
 });
+
+test('applyMany: a plan the formatter refuses (a value not in canonical form) fails its own netdev; the others are applied', async () => {
+  const exec = scriptedTc([]);
+  const bad: Plan = { ops: [{ op: 'add', filter: { hook: 'ingress', chain: 10000, pref: 2, protocol: 'ip', match: { srcIp: '10.0.0.1/8' }, actions: [{ kind: 'pass' }] } }] };
+  const rs = await driver(exec).applyMany([{ dev: { name: 'rep1' }, plan: bad }, { dev: { name: 'rep2' }, plan: plan(2) }]);
+  assert.ok(!rs[0]!.ok && rs[0]!.error.code === 'hook-unavailable', JSON.stringify(rs[0]));
+  assert.match(rs[0]!.error.problem, /src_ip "10.0.0.1\/8" is not in canonical form/);
+  assert.ok(rs[1]!.ok);
+  assert.equal(exec.calls.length, 1);
+  assert.doesNotMatch(exec.calls[0]?.input ?? '', /rep1/);
+});
