@@ -35,6 +35,13 @@ import { desired, opCounts, pending, snapshot } from './installed.js';
 import { sleep, tcBatch } from './sh.js';
 
 const GAP_MS = 1500;
+/**
+ * A probe counts in the period it started in, and a TCP probe waits up to 3 s (probe-engine.py
+ * `wait`): the kernel retransmits a dropped SYN after 1 s and 3 s. Before the sensitivity gaps
+ * the streams run this long in a period nobody judges, so that no attempt begun in the control
+ * period can have its SYN retransmitted into gap-open (no rules) and count as a control pass.
+ */
+const SETTLE_MS = 4000;
 
 const SUITE = 'zero-gap';
 
@@ -137,6 +144,8 @@ export async function zeroGap(ctx: Ctx): Promise<void> {
     // --- control period: same length, nothing changes
     await ctx.engine.period('control');
     await sleep(changeMs);
+    await ctx.engine.period('settle');
+    await sleep(SETTLE_MS);
 
     // --- sensitivity: the same counters must see a real gap, both ways
     //   gap-drop: someone else's drop-all in front of our rules on the server's representor
