@@ -1,7 +1,7 @@
 // Which netdevs an earlier agent may have programmed: the VF representors of the host's
-// switchdev NICs (and their uplinks, for a shared block to release). The first pass observes each; those with our filters and no endpoint that
-// wants them (a pod deleted while the agent was down) get their rules removed. Read-only,
-// through the Sysfs port.
+// switchdev NICs (and their uplinks, for a shared block to release). The first pass observes
+// each; those with our filters and no endpoint that wants them (a pod deleted while the agent
+// was down) get their rules removed. Read-only, through the Sysfs port.
 import type { Sysfs } from '../api/ports.js';
 import type { Netdev } from '../model/attachment.js';
 
