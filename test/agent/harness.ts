@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { pino, type Logger } from 'pino';
 import { Agent } from '../../core/agent/agent.js';
 import { offlineResolver } from '../../core/agent/netdev-resolver.js';
-import type { ReconcilerTiming, Reporter } from '../../core/agent/reconciler.js';
+import { Reconciler, type AppliedChange, type Failure, type NetdevResolver, type ReconcilerTiming, type Reporter, type SharedBlockLayout } from '../../core/agent/reconciler.js';
+import type { TcDriver } from '../../core/api/tc-driver.js';
 import type { MultiNetworkPolicy, Namespace, NetworkAttachmentDefinition, Pod } from '../../core/model/k8s.js';
 import type { Cluster, InvalidPolicy } from '../../core/model/snapshot.js';
 import { filterKey, type TcFilter } from '../../core/model/tc.js';
@@ -179,6 +180,37 @@ export async function until(what: string, cond: () => boolean | Promise<boolean>
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Reconciler-only tests: coalescing and retries short enough to wait for, no resync. */
+export const QUICK_RECONCILER: Partial<ReconcilerTiming> = { coalesceMs: 5, minIntervalMs: 10, resyncMs: 0, retry: { initialMs: 40, maxMs: 200 } };
+
+/**
+ * A Reconciler for NODE on `store` and `driver` (accelerated-bridge, representors from
+ * network-status), with QUICK_RECONCILER timing, keeping what it reports. The caller stops it.
+ */
+export function reconcilerRig(o: {
+  readonly store: ClusterStore;
+  readonly driver: TcDriver;
+  readonly resolve?: NetdevResolver;
+  readonly layout?: SharedBlockLayout;
+  readonly timing?: Partial<ReconcilerTiming>;
+}): { r: Reconciler; changes: AppliedChange[]; failures: Failure[] } {
+  const changes: AppliedChange[] = [];
+  const failures: Failure[] = [];
+  const r = new Reconciler({
+    store: o.store,
+    nodeName: NODE,
+    adapters: [adapter],
+    nodeOptions: DEFAULT_NODE_OPTIONS,
+    driver: o.driver,
+    resolve: o.resolve ?? offlineResolver,
+    log: silent,
+    timing: { ...QUICK_RECONCILER, ...o.timing },
+    reporters: [{ applied: (c) => changes.push(c), failed: (f) => failures.push(f) }],
+    ...(o.layout ? { layout: o.layout } : {}),
+  });
+  return { r, changes, failures };
+}
 
 // ---- the harness -----------------------------------------------------------------------
 

@@ -5,17 +5,16 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
-import { offlineResolver, sharedBlockLayout } from '../../core/agent/netdev-resolver.js';
-import { Reconciler, type AppliedChange, type Failure, type SharedBlockLayout } from '../../core/agent/reconciler.js';
+import { sharedBlockLayout } from '../../core/agent/netdev-resolver.js';
+import type { Reconciler, SharedBlockLayout } from '../../core/agent/reconciler.js';
 import { ok } from '../../core/api/result.js';
 import { filterKey } from '../../core/model/tc.js';
 import { isOwned } from '../../core/pipeline/layout.js';
-import { DEFAULT_NODE_OPTIONS } from '../../core/pipeline/program-node.js';
 import { blockIndexFor } from '../../core/pipeline/program-switch.js';
 import { ClusterStore } from '../../core/watch/store.js';
 import { DryRunTcDriver } from '../../drivers/dry-run/dry-run-driver.js';
-import { ClusterBuilder, mnp, NODE } from '../fixtures/cluster-builder.js';
-import { adapter, silent } from './harness.js';
+import { ClusterBuilder, mnp } from '../fixtures/cluster-builder.js';
+import { reconcilerRig } from './harness.js';
 
 const base = (): ClusterBuilder =>
   new ClusterBuilder()
@@ -38,26 +37,19 @@ function storeOf(b: ClusterBuilder): ClusterStore {
 }
 
 function rig(b: ClusterBuilder, layout: SharedBlockLayout = sharedBlockLayout(null, 'up0')) {
-  const store = new ClusterStore();
-  store.replace(b.build());
+  const store = storeOf(b);
   const driver = new DryRunTcDriver();
   for (const d of ['eth1', 'eth3', 'up0']) driver.seed(d, { qdisc: null });
-  const changes: AppliedChange[] = [];
-  const failures: Failure[] = [];
-  const r = new Reconciler({
-    store,
-    nodeName: NODE,
-    adapters: [adapter],
-    nodeOptions: DEFAULT_NODE_OPTIONS,
-    driver,
-    resolve: offlineResolver,
-    log: silent,
-    layout,
-    timing: { coalesceMs: 5, minIntervalMs: 10, resyncMs: 0, retry: { initialMs: 40, maxMs: 200 } },
-    reporters: [{ applied: (c) => changes.push(c), failed: (f) => failures.push(f) }],
-  });
+  const { r, changes, failures } = reconcilerRig({ store, driver, layout });
   rigs.push(r);
   return { store, driver, r, changes, failures };
+}
+
+/** The same cluster under the per-port layout (no `layout`), on `driver`. */
+function perPortRig(b: ClusterBuilder, driver: DryRunTcDriver): Reconciler {
+  const { r } = reconcilerRig({ store: storeOf(b), driver });
+  rigs.push(r);
+  return r;
 }
 
 /** The block's filters of ours, as the driver observes them. */
@@ -134,8 +126,7 @@ test('representors on two switches: two blocks, each with its own conntrack zone
 
 test('moving a node from per-port to shared-block: representors adopted with per-port programs end bound to the block, with their own programs gone', async () => {
   // the per-port programs an earlier agent (--layout per-port) left on eth1 and eth3
-  const perPort = new Reconciler({ store: storeOf(base()), nodeName: NODE, adapters: [adapter], nodeOptions: DEFAULT_NODE_OPTIONS, driver: new DryRunTcDriver(), resolve: offlineResolver, log: silent, timing: { resyncMs: 0 } });
-  rigs.push(perPort);
+  const perPort = perPortRig(base(), new DryRunTcDriver());
   const before = await perPort.runOnce();
   const t = rig(base());
   for (const n of before.netdevs) t.driver.seed(n.netdev, { qdisc: 'clsact', filters: [...n.filters] });
@@ -155,8 +146,7 @@ test('moving a node from shared-block back to per-port: every port is released (
   await t.r.runOnce();
   const index = blockIndexFor('uplink:up0');
   assert.equal(t.driver.state('up0').ingressBlock, index);
-  const perPort = new Reconciler({ store: storeOf(base()), nodeName: NODE, adapters: [adapter], nodeOptions: DEFAULT_NODE_OPTIONS, driver: t.driver, resolve: offlineResolver, log: silent, timing: { resyncMs: 0 } });
-  rigs.push(perPort);
+  const perPort = perPortRig(base(), t.driver);
   perPort.adopt([{ name: 'eth1' }, { name: 'eth3' }], [{ name: 'up0' }]);
   const r = await perPort.runOnce();
   assert.equal(r.failed, 0);

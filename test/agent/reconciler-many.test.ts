@@ -3,18 +3,16 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
-import { offlineResolver } from '../../core/agent/netdev-resolver.js';
-import { Reconciler, type AppliedChange, type Failure } from '../../core/agent/reconciler.js';
+import type { AppliedChange, Failure, Reconciler } from '../../core/agent/reconciler.js';
 import { err, type Result } from '../../core/api/result.js';
 import type { PlanFor, TcDriver } from '../../core/api/tc-driver.js';
 import type { Netdev } from '../../core/model/attachment.js';
 import type { Applied, Plan } from '../../core/model/plan.js';
 import type { ObservedTc } from '../../core/model/tc.js';
-import { DEFAULT_NODE_OPTIONS } from '../../core/pipeline/program-node.js';
 import { ClusterStore } from '../../core/watch/store.js';
 import { DryRunTcDriver } from '../../drivers/dry-run/dry-run-driver.js';
-import { ClusterBuilder, mnp, NODE } from '../fixtures/cluster-builder.js';
-import { adapter, installed, silent, sleep } from './harness.js';
+import { ClusterBuilder, mnp } from '../fixtures/cluster-builder.js';
+import { installed, reconcilerRig, sleep } from './harness.js';
 
 /** The dry-run kernel behind observeMany / applyMany; single calls are counted so a test can see they are not used. */
 class ManyDriver implements TcDriver {
@@ -57,16 +55,10 @@ afterEach(async () => {
   for (const r of rigs.splice(0)) await r.stop();
 });
 
-function rig(driver: ManyDriver): { r: Reconciler; changes: AppliedChange[]; failures: Failure[] } {
-  const changes: AppliedChange[] = [];
-  const failures: Failure[] = [];
-  const r = new Reconciler({
-    store: cluster(), nodeName: NODE, adapters: [adapter], nodeOptions: DEFAULT_NODE_OPTIONS, driver, resolve: offlineResolver, log: silent,
-    timing: { coalesceMs: 5, minIntervalMs: 10, resyncMs: 0, retry: { initialMs: 40, maxMs: 200 } },
-    reporters: [{ applied: (c) => changes.push(c), failed: (f) => failures.push(f) }],
-  });
-  rigs.push(r);
-  return { r, changes, failures };
+function rig(driver: TcDriver): { r: Reconciler; changes: AppliedChange[]; failures: Failure[] } {
+  const t = reconcilerRig({ store: cluster(), driver });
+  rigs.push(t.r);
+  return t;
 }
 
 test('a pass over three netdevs makes one observeMany and one applyMany call, and no per-netdev call', async () => {
@@ -123,9 +115,7 @@ test('a driver without *Many whose apply throws synchronously fails that netdev 
       return inner.apply(dev, plan);
     },
   };
-  const failures: Failure[] = [];
-  const r = new Reconciler({ store: cluster(), nodeName: NODE, adapters: [adapter], nodeOptions: DEFAULT_NODE_OPTIONS, driver, resolve: offlineResolver, log: silent, timing: { resyncMs: 0 }, reporters: [{ failed: (f) => failures.push(f) }] });
-  rigs.push(r);
+  const { r, failures } = rig(driver);
   const pass = await r.runOnce();
   assert.equal(pass.applied, 2);
   assert.deepEqual(failures.map((f) => [f.netdev, f.stage, f.message]), [['eth2', 'bug', 'sync bug']]);

@@ -16,7 +16,7 @@ import { DEFAULT_NODE_OPTIONS } from '../../core/pipeline/program-node.js';
 import { ClusterStore } from '../../core/watch/store.js';
 import { DryRunTcDriver } from '../../drivers/dry-run/dry-run-driver.js';
 import { ClusterBuilder, mnp, NODE } from '../fixtures/cluster-builder.js';
-import { adapter, installed, silent, sleep, until } from './harness.js';
+import { adapter, installed, reconcilerRig, sleep, until } from './harness.js';
 
 /** Counts what the reconciler asks of the driver; can make applies fail. */
 class RecordingDriver implements TcDriver {
@@ -39,8 +39,6 @@ class RecordingDriver implements TcDriver {
     return this.inner.apply(dev, plan);
   }
 }
-
-const FAST: Partial<ReconcilerTiming> = { coalesceMs: 5, minIntervalMs: 10, resyncMs: 0, retry: { initialMs: 40, maxMs: 200 } };
 
 /** Two local servers (eth1, eth2) and a client (eth3) on ns1/net1; a policy isolates servers. */
 function base(): ClusterBuilder {
@@ -70,19 +68,7 @@ function rig(b: ClusterBuilder, o: { driver?: RecordingDriver; timing?: Partial<
   const store = o.store ?? new ClusterStore();
   if (!o.store) store.replace(b.build());
   const driver = o.driver ?? new RecordingDriver();
-  const changes: AppliedChange[] = [];
-  const failures: Failure[] = [];
-  const r = new Reconciler({
-    store,
-    nodeName: NODE,
-    adapters: [adapter],
-    nodeOptions: DEFAULT_NODE_OPTIONS,
-    driver,
-    resolve: o.resolve ?? offlineResolver,
-    log: silent,
-    timing: { ...FAST, ...o.timing },
-    reporters: [{ applied: (c) => changes.push(c), failed: (f) => failures.push(f) }],
-  });
+  const { r, changes, failures } = reconcilerRig({ store, driver, ...(o.resolve ? { resolve: o.resolve } : {}), ...(o.timing ? { timing: o.timing } : {}) });
   store.onChange(() => r.markDirty());
   rigs.push(r);
   return { store, driver, r, changes, failures };
